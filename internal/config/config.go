@@ -1,0 +1,180 @@
+// Package config is Brooks' configuration: where the stores are, which
+// customers exist, where state lives. Values come from, in rising priority,
+// the defaults (the local stack of deploy/local), an optional YAML file,
+// BROOKS_* environment variables and command-line flags.
+package config
+
+import (
+	"fmt"
+	"os"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the whole of Brooks' configuration. Every field has a YAML key,
+// an environment variable (BROOKS_ + upper-case key) and a flag (key with
+// dashes).
+type Config struct {
+	KafkaBrokers    []string      `yaml:"kafka_brokers" help:"Kafka bootstrap brokers"`
+	Topic           string        `yaml:"topic" help:"Kafka raw-pixel topic (the tee)"`
+	TopicPartitions int           `yaml:"topic_partitions" help:"partitions of the raw-pixel topic when migrate creates it"`
+	RedisAddr       string        `yaml:"redis_addr" help:"Redis address (legacy real-time counters)"`
+	MongoURI        string        `yaml:"mongo_uri" help:"MongoDB-wire URI (legacy daily history)"`
+	MongoDatabase   string        `yaml:"mongo_database" help:"MongoDB database name"`
+	CassandraHosts  []string      `yaml:"cassandra_hosts" help:"Cassandra contact points"`
+	Keyspace        string        `yaml:"keyspace" help:"Cassandra keyspace"`
+	ElasticURL      string        `yaml:"elastic_url" help:"Elasticsearch URL"`
+	IndexPrefix     string        `yaml:"index_prefix" help:"prefix of Brooks' Elasticsearch indices"`
+	CustomersFile   string        `yaml:"customers_file" help:"customers YAML file (see pixel.ParseCustomers)"`
+	StateDir        string        `yaml:"state_dir" help:"local state folder (archive, reports)"`
+	ArchiveDir      string        `yaml:"archive_dir" help:"raw-log archive folder (default STATE_DIR/archive)"`
+	LogLevel        string        `yaml:"log_level" help:"log level: debug, info, warn, error"`
+	LogFormat       string        `yaml:"log_format" help:"log format: text or json"`
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout" help:"how long a component may take to flush on SIGTERM"`
+}
+
+// Default points every address at the local stack started by
+// deploy/local/stack.sh.
+func Default() Config {
+	return Config{
+		KafkaBrokers:    []string{"127.0.0.1:9092"},
+		Topic:           "brooks.pixels.raw",
+		TopicPartitions: 6,
+		RedisAddr:       "127.0.0.1:6379",
+		MongoURI:        "mongodb://127.0.0.1:27017/",
+		MongoDatabase:   "brooks_legacy",
+		CassandraHosts:  []string{"127.0.0.1"},
+		Keyspace:        "brooks",
+		ElasticURL:      "http://127.0.0.1:9200",
+		IndexPrefix:     "brooks",
+		CustomersFile:   "deploy/local/customers.yaml",
+		StateDir:        ".brooks",
+		LogLevel:        "info",
+		LogFormat:       "text",
+		ShutdownTimeout: 30 * time.Second,
+	}
+}
+
+// Archive returns the archive folder.
+func (c *Config) Archive() string {
+	if c.ArchiveDir != "" {
+		return c.ArchiveDir
+	}
+	return c.StateDir + "/archive"
+}
+
+// RegisterFlags adds a flag per field to fs, with the current values as
+// defaults.
+func (c *Config) RegisterFlags(fs *pflag.FlagSet) {
+	fs.String("config", "", "optional YAML configuration file (env BROOKS_CONFIG)")
+	forEachField(c, func(key string, f reflect.Value, help string) {
+		name := strings.ReplaceAll(key, "_", "-")
+		help = fmt.Sprintf("%s (env %s)", help, envName(key))
+		switch p := f.Addr().Interface().(type) {
+		case *string:
+			fs.StringVar(p, name, *p, help)
+		case *[]string:
+			fs.StringSliceVar(p, name, *p, help)
+		case *int:
+			fs.IntVar(p, name, *p, help)
+		case *time.Duration:
+			fs.DurationVar(p, name, *p, help)
+		}
+	})
+}
+
+func envName(key string) string { return "BROOKS_" + strings.ToUpper(key) }
+
+// Load fills c from the YAML file (flag --config or BROOKS_CONFIG) and the
+// environment, then re-applies the flags the user set, so flags win.
+func (c *Config) Load(fs *pflag.FlagSet) error {
+	// Flags are bound to c's fields: note what the user set before the file
+	// and the environment overwrite them.
+	set := map[string]string{}
+	fs.Visit(func(fl *pflag.Flag) {
+		v := fl.Value.String()
+		if sv, ok := fl.Value.(pflag.SliceValue); ok {
+			v = strings.Join(sv.GetSlice(), ",")
+		}
+		set[fl.Name] = v
+	})
+	path := os.Getenv("BROOKS_CONFIG")
+	if f := fs.Lookup("config"); f != nil && f.Changed {
+		path = f.Value.String()
+	}
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return fmt.Errorf("read config: %w", err)
+		}
+		dec := yaml.NewDecoder(strings.NewReader(string(b)))
+		dec.KnownFields(true)
+		if err := dec.Decode(c); err != nil {
+			return fmt.Errorf("config %s: %w", path, err)
+		}
+	}
+	var err error
+	forEachField(c, func(key string, f reflect.Value, _ string) {
+		v, ok := os.LookupEnv(envName(key))
+		if !ok || err != nil {
+			return
+		}
+		if e := setFromString(f, v); e != nil {
+			err = fmt.Errorf("%s=%q: %w", envName(key), v, e)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	forEachField(c, func(key string, f reflect.Value, _ string) {
+		name := strings.ReplaceAll(key, "_", "-")
+		if v, ok := set[name]; ok && err == nil {
+			if e := setFromString(f, v); e != nil {
+				err = fmt.Errorf("--%s: %w", name, e)
+			}
+		}
+	})
+	return err
+}
+
+func setFromString(f reflect.Value, v string) error {
+	switch p := f.Addr().Interface().(type) {
+	case *string:
+		*p = v
+	case *[]string:
+		var out []string
+		for _, s := range strings.Split(v, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				out = append(out, s)
+			}
+		}
+		*p = out
+	case *int:
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("not an integer")
+		}
+		*p = n
+	case *time.Duration:
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("not a duration (like 30s)")
+		}
+		*p = d
+	}
+	return nil
+}
+
+func forEachField(c *Config, fn func(key string, f reflect.Value, help string)) {
+	v := reflect.ValueOf(c).Elem()
+	t := v.Type()
+	for i := range t.NumField() {
+		key := strings.Split(t.Field(i).Tag.Get("yaml"), ",")[0]
+		fn(key, v.Field(i), t.Field(i).Tag.Get("help"))
+	}
+}
