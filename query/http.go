@@ -1,0 +1,94 @@
+package query
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+)
+
+// Error codes of the error body.
+const (
+	CodeInvalid      = "invalid_query"
+	CodeUnsupported  = "unsupported"
+	CodeBadRequest   = "bad_request"
+	CodeNotFound     = "not_found"
+	CodeUnauthorized = "unauthorized"
+	CodeForbidden    = "forbidden"
+	CodeUnavailable  = "unavailable"
+	CodeInternal     = "internal"
+)
+
+// ErrorBody is the JSON body of every error answer:
+// {"error": {"code": "...", "message": "..."}}.
+type ErrorBody struct {
+	Error ErrorDetail `json:"error"`
+}
+
+// ErrorDetail says what went wrong, for a person to act on.
+type ErrorDetail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// MaxQueryBytes caps the size of a query body.
+const MaxQueryBytes = 1 << 20
+
+// WriteError writes an error answer with status and code.
+func WriteError(w http.ResponseWriter, status int, code, message string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(ErrorBody{Error: ErrorDetail{Code: code, Message: message}})
+}
+
+// WriteQueryError maps an error from decoding, validating or executing a
+// query to its answer: *InvalidError → 400, *UnsupportedError → 422,
+// anything else → 500.
+func WriteQueryError(w http.ResponseWriter, err error) {
+	var inv *InvalidError
+	var uns *UnsupportedError
+	switch {
+	case errors.As(err, &inv):
+		WriteError(w, http.StatusBadRequest, CodeInvalid, inv.Error())
+	case errors.As(err, &uns):
+		WriteError(w, http.StatusUnprocessableEntity, CodeUnsupported, uns.Error())
+	default:
+		WriteError(w, http.StatusInternalServerError, CodeInternal, err.Error())
+	}
+}
+
+// WriteAnswer writes a 200 answer.
+func WriteAnswer(w http.ResponseWriter, a *Answer) {
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(a)
+}
+
+// Decode reads and validates a query from a request body. Its errors are
+// *InvalidError (400), including for bodies that are not JSON, have unknown
+// fields or exceed MaxQueryBytes.
+func Decode(r io.Reader) (*Query, error) {
+	dec := json.NewDecoder(io.LimitReader(r, MaxQueryBytes+1))
+	dec.DisallowUnknownFields()
+	var q Query
+	if err := dec.Decode(&q); err != nil {
+		var se *json.SyntaxError
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &se):
+			return nil, &InvalidError{Field: "body", Message: fmt.Sprintf("not valid JSON at byte %d: %v", se.Offset, err)}
+		case errors.As(err, &te):
+			return nil, &InvalidError{Field: te.Field, Message: fmt.Sprintf("wants %s, got JSON %s", te.Type, te.Value)}
+		case errors.Is(err, io.EOF):
+			return nil, &InvalidError{Field: "body", Message: "empty; send a JSON query"}
+		}
+		return nil, &InvalidError{Field: "body", Message: err.Error()}
+	}
+	if dec.More() {
+		return nil, &InvalidError{Field: "body", Message: "trailing data after the JSON query"}
+	}
+	if err := q.Validate(); err != nil {
+		return nil, err
+	}
+	return &q, nil
+}
