@@ -1,0 +1,66 @@
+package ledger
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"sync/atomic"
+	"time"
+)
+
+// Recorder flushes an Accumulator to a Store every interval, and once more
+// when its context ends. A failed flush keeps its tallies for the next one.
+type Recorder struct {
+	Acc      *Accumulator
+	Store    *Store
+	Stage    string
+	Writer   string
+	Interval time.Duration
+	Log      *slog.Logger
+
+	seq atomic.Int64
+}
+
+// WriterID names this process uniquely: host, pid and start time.
+func WriterID(component string) string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s@%s:%d:%s", component, host, os.Getpid(), strconv.FormatInt(time.Now().UnixNano(), 36))
+}
+
+// Run flushes until ctx ends, then flushes the rest.
+func (r *Recorder) Run(ctx context.Context) error {
+	iv := r.Interval
+	if iv <= 0 {
+		iv = 5 * time.Second
+	}
+	tick := time.NewTicker(iv)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			fctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			return r.Flush(fctx)
+		case <-tick.C:
+			if err := r.Flush(ctx); err != nil && r.Log != nil {
+				r.Log.Warn("ledger flush failed; will retry", "stage", r.Stage, "err", err)
+			}
+		}
+	}
+}
+
+// Flush records what the accumulator holds now.
+func (r *Recorder) Flush(ctx context.Context) error {
+	m := r.Acc.Drain()
+	if len(m) == 0 {
+		return nil
+	}
+	batch := strconv.FormatInt(r.seq.Add(1), 10)
+	if err := r.Store.Record(ctx, r.Stage, r.Writer, batch, m); err != nil {
+		r.Acc.Restore(m)
+		return err
+	}
+	return nil
+}
