@@ -1,0 +1,192 @@
+package legacy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"go.mongodb.org/mongo-driver/bson"
+	"go.mongodb.org/mongo-driver/mongo"
+	"go.mongodb.org/mongo-driver/mongo/options"
+)
+
+// Chunk sizes of a flush: each Redis chunk is one MULTI/EXEC transaction,
+// each Mongo chunk one unordered bulk write.
+const (
+	redisChunkOps  = 4096
+	mongoChunkDocs = 1000
+)
+
+// redisOp is one command of a flush.
+type redisOp struct {
+	key      string
+	field    string // HINCRBY field; "" with members for PFADD, "" alone for EXPIREAT
+	n        int64
+	members  []any
+	expireAt time.Time
+}
+
+// flushState is a batch turned into store writes, with the progress of each
+// store, so that a failed flush is retried from where it stopped.
+type flushState struct {
+	redis     [][]redisOp
+	mongo     [][]mongo.WriteModel
+	redisDone int // chunks applied
+	mongoDone int
+}
+
+// Write flushes b to Redis and MongoDB. On error the batch remembers which
+// chunks were applied, and calling Write again with the same batch applies
+// only the rest: Redis chunks are transactions (MULTI/EXEC), so they are
+// applied once; a Mongo chunk whose outcome is unknown (a network error) is
+// applied again, which may count its page views twice (at-least-once).
+func (s *Store) Write(ctx context.Context, b *Batch) error {
+	if b.flush == nil {
+		b.flush = s.prepare(b)
+	}
+	f := b.flush
+	for f.redisDone < len(f.redis) {
+		if err := s.writeRedis(ctx, f.redis[f.redisDone]); err != nil {
+			return fmt.Errorf("write redis: %w", err)
+		}
+		f.redisDone++
+	}
+	for f.mongoDone < len(f.mongo) {
+		failed, err := s.writeMongo(ctx, f.mongo[f.mongoDone])
+		if err != nil {
+			if failed != nil {
+				f.mongo[f.mongoDone] = failed
+			}
+			return fmt.Errorf("write mongo: %w", err)
+		}
+		f.mongoDone++
+	}
+	return nil
+}
+
+// prepare turns the batch into chunks of store writes, in a stable order.
+func (s *Store) prepare(b *Batch) *flushState {
+	f := &flushState{}
+	step := Step5m
+	byKey := map[string][]redisOp{}
+	expire := map[string]time.Time{}
+	for c, n := range b.pv5m {
+		k := s.pv5mKey(c.customer, time.Unix(c.bucket, 0))
+		byKey[k] = append(byKey[k], redisOp{key: k, field: pvField(c.post, c.ref), n: n})
+		expire[k] = time.Unix(c.bucket, 0).Add(step + s.opts.Retention5m)
+	}
+	for c, set := range b.visitors {
+		day, _ := time.Parse(DayLayout, c.day)
+		k := s.siteHLLKey(c.customer, c.day)
+		if c.post != "" {
+			k = s.hllKey(c.customer, c.day, c.post)
+		}
+		members := make([]any, 0, len(set))
+		for v := range set {
+			members = append(members, v)
+		}
+		byKey[k] = append(byKey[k], redisOp{key: k, members: members})
+		expire[k] = day.Add(Day + s.opts.RetentionVisitors)
+	}
+	keys := make([]string, 0, len(byKey))
+	for k := range byKey {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var chunk []redisOp
+	for _, k := range keys {
+		ops := byKey[k]
+		sort.Slice(ops, func(i, j int) bool { return ops[i].field < ops[j].field })
+		chunk = append(chunk, ops...)
+		chunk = append(chunk, redisOp{key: k, expireAt: expire[k]})
+		if len(chunk) >= redisChunkOps {
+			f.redis = append(f.redis, chunk)
+			chunk = nil
+		}
+	}
+	if len(chunk) > 0 {
+		f.redis = append(f.redis, chunk)
+	}
+
+	cells := make([]dayCell, 0, len(b.days))
+	for c := range b.days {
+		cells = append(cells, c)
+	}
+	sort.Slice(cells, func(i, j int) bool { return dayDocID(cells[i].customer, cells[i].day, cells[i].post) < dayDocID(cells[j].customer, cells[j].day, cells[j].post) })
+	var models []mongo.WriteModel
+	now := s.opts.Now().UTC()
+	for _, c := range cells {
+		t := b.days[c]
+		inc := bson.D{{Key: "pageviews", Value: t.pageviews}}
+		refs := make([]string, 0, len(t.referrers))
+		for r := range t.referrers {
+			refs = append(refs, r)
+		}
+		sort.Strings(refs)
+		for _, r := range refs {
+			inc = append(inc, bson.E{Key: "referrers." + r, Value: t.referrers[r]})
+		}
+		models = append(models, mongo.NewUpdateOneModel().
+			SetFilter(bson.D{{Key: "_id", Value: dayDocID(c.customer, c.day, c.post)}}).
+			SetUpdate(bson.D{
+				{Key: "$setOnInsert", Value: bson.D{{Key: "customer", Value: c.customer}, {Key: "post", Value: c.post}, {Key: "day", Value: c.day}}},
+				{Key: "$inc", Value: inc},
+				{Key: "$set", Value: bson.D{{Key: "updated_at", Value: now}}},
+			}).
+			SetUpsert(true))
+		if len(models) >= mongoChunkDocs {
+			f.mongo = append(f.mongo, models)
+			models = nil
+		}
+	}
+	if len(models) > 0 {
+		f.mongo = append(f.mongo, models)
+	}
+	return f
+}
+
+func (s *Store) writeRedis(ctx context.Context, ops []redisOp) error {
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		for _, op := range ops {
+			switch {
+			case op.field != "":
+				p.HIncrBy(ctx, op.key, op.field, op.n)
+			case op.members != nil:
+				p.PFAdd(ctx, op.key, op.members...)
+			default:
+				p.ExpireAt(ctx, op.key, op.expireAt)
+			}
+		}
+		return nil
+	})
+	return err
+}
+
+// writeMongo applies one chunk; after a bulk write error it returns the
+// models that failed, for the retry.
+func (s *Store) writeMongo(ctx context.Context, models []mongo.WriteModel) ([]mongo.WriteModel, error) {
+	_, err := s.days.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false))
+	if err == nil {
+		return nil, nil
+	}
+	var bwe mongo.BulkWriteException
+	if errors.As(err, &bwe) && len(bwe.WriteErrors) > 0 && bwe.WriteConcernError == nil {
+		failed := make([]mongo.WriteModel, 0, len(bwe.WriteErrors))
+		for _, we := range bwe.WriteErrors {
+			if we.Index >= 0 && we.Index < len(models) {
+				failed = append(failed, models[we.Index])
+			}
+		}
+		return failed, fmt.Errorf("%d of %d upserts failed: %w", len(failed), len(models), err)
+	}
+	return nil, err
+}
+
+// String describes the batch for logs.
+func (b *Batch) String() string {
+	return strconv.Itoa(b.n) + " page views, " + strconv.Itoa(len(b.pv5m)) + " 5m cells, " + strconv.Itoa(len(b.days)) + " daily documents"
+}

@@ -1,0 +1,174 @@
+package legacy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"go.mongodb.org/mongo-driver/bson"
+	"go.mongodb.org/mongo-driver/mongo"
+	"go.mongodb.org/mongo-driver/mongo/options"
+)
+
+// Retention and granularity of System One's stores.
+const (
+	// Step5m is the width of a real-time bucket.
+	Step5m = 5 * time.Minute
+	// Day is the width of a daily bucket (UTC).
+	Day = 24 * time.Hour
+	// DayLayout formats a UTC day as stored in keys and documents.
+	DayLayout = "2006-01-02"
+	// HLLRelativeStdError is the standard error of Redis' HyperLogLog
+	// (16384 registers): 1.04/sqrt(16384).
+	HLLRelativeStdError = 0.0081
+)
+
+// fieldSep separates the post URL from the referrer category in a 5-minute
+// hash field; URLs never contain it.
+const fieldSep = "\x1f"
+
+// Options configure where and how long System One keeps its data.
+type Options struct {
+	// KeyPrefix starts every Redis key ("legacy:"); tests use a unique one.
+	KeyPrefix string
+	// Collection is the MongoDB collection of daily post documents.
+	Collection string
+	// Retention5m is how long 5-minute buckets are kept after they end
+	// (8 days: the past 24 hours plus a week-ago benchmark).
+	Retention5m time.Duration
+	// RetentionVisitors is how long the daily visitor HyperLogLogs are kept
+	// after their day ends.
+	RetentionVisitors time.Duration
+	// Now is the clock deciding what has expired (time.Now when nil).
+	Now func() time.Time
+}
+
+// DefaultOptions returns System One's production settings.
+func DefaultOptions() Options {
+	return Options{
+		KeyPrefix:         "legacy:",
+		Collection:        "post_days",
+		Retention5m:       8 * Day,
+		RetentionVisitors: 30 * Day,
+		Now:               time.Now,
+	}
+}
+
+func (o Options) withDefaults() Options {
+	d := DefaultOptions()
+	if o.Collection == "" {
+		o.Collection = d.Collection
+	}
+	if o.Retention5m <= 0 {
+		o.Retention5m = d.Retention5m
+	}
+	if o.RetentionVisitors <= 0 {
+		o.RetentionVisitors = d.RetentionVisitors
+	}
+	if o.Now == nil {
+		o.Now = d.Now
+	}
+	return o
+}
+
+// Store is System One's storage: Redis for the real-time buckets and the
+// visitor HyperLogLogs, MongoDB for the daily history. The ingester writes
+// it, the query API reads it.
+type Store struct {
+	rdb  redis.UniversalClient
+	days *mongo.Collection
+	opts Options
+}
+
+// NewStore uses an open Redis client and MongoDB database.
+func NewStore(rdb redis.UniversalClient, db *mongo.Database, opts Options) *Store {
+	opts = opts.withDefaults()
+	return &Store{rdb: rdb, days: db.Collection(opts.Collection), opts: opts}
+}
+
+// Connect opens the Redis and MongoDB clients for a Store; close it with
+// Close.
+func Connect(ctx context.Context, redisAddr, mongoURI, database string, opts Options) (*Store, error) {
+	rdb := redis.NewClient(&redis.Options{Addr: redisAddr, PoolSize: 16})
+	mc, err := mongo.Connect(ctx, options.Client().ApplyURI(mongoURI).SetTimeout(30*time.Second))
+	if err != nil {
+		rdb.Close()
+		return nil, fmt.Errorf("connect mongo: %w", err)
+	}
+	return NewStore(rdb, mc.Database(database), opts), nil
+}
+
+// Close closes both clients.
+func (s *Store) Close(ctx context.Context) error {
+	return errors.Join(s.rdb.Close(), s.days.Database().Client().Disconnect(ctx))
+}
+
+// Options returns the store's settings.
+func (s *Store) Options() Options { return s.opts }
+
+// Ping checks both servers, for /readyz.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.rdb.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("redis: %w", err)
+	}
+	if err := s.days.Database().Client().Ping(ctx, nil); err != nil {
+		return fmt.Errorf("mongo: %w", err)
+	}
+	return nil
+}
+
+// EnsureSchema creates the daily collection's indexes, idempotently: a
+// unique index on customer/post/day (one document per post and day) and
+// customer/day (a customer's posts over a range of days).
+func (s *Store) EnsureSchema(ctx context.Context) error {
+	_, err := s.days.Indexes().CreateMany(ctx, []mongo.IndexModel{
+		{Keys: bson.D{{Key: "customer", Value: 1}, {Key: "post", Value: 1}, {Key: "day", Value: 1}},
+			Options: options.Index().SetName("customer_post_day").SetUnique(true)},
+		{Keys: bson.D{{Key: "customer", Value: 1}, {Key: "day", Value: 1}},
+			Options: options.Index().SetName("customer_day")},
+	})
+	if err != nil {
+		return fmt.Errorf("create indexes on %s: %w", s.days.Name(), err)
+	}
+	return nil
+}
+
+// pv5mKey is the hash of one customer's page views in one 5-minute bucket.
+func (s *Store) pv5mKey(customer string, bucket time.Time) string {
+	return s.opts.KeyPrefix + "pv5m:" + customer + ":" + strconv.FormatInt(bucket.Unix(), 10)
+}
+
+// hllKey is the visitor HyperLogLog of one post on one UTC day.
+func (s *Store) hllKey(customer, day, post string) string {
+	return s.opts.KeyPrefix + "hll:" + customer + ":" + day + ":" + post
+}
+
+// siteHLLKey is the visitor HyperLogLog of a customer's whole site (every
+// post) on one UTC day.
+func (s *Store) siteHLLKey(customer, day string) string {
+	return s.opts.KeyPrefix + "hllsite:" + customer + ":" + day
+}
+
+// dayDocID is the _id of the daily document of a post.
+func dayDocID(customer, day, post string) string {
+	return customer + "|" + day + "|" + post
+}
+
+// pvField is the 5-minute hash field of a post and referrer category.
+func pvField(post, ref string) string { return post + fieldSep + ref }
+
+// splitPVField reverses pvField.
+func splitPVField(f string) (post, ref string, ok bool) {
+	i := strings.LastIndex(f, fieldSep)
+	if i < 0 {
+		return "", "", false
+	}
+	return f[:i], f[i+len(fieldSep):], true
+}
+
+// dayOf is the UTC day of t, formatted.
+func dayOf(t time.Time) string { return t.UTC().Format(DayLayout) }
