@@ -110,8 +110,9 @@ func Send(t testing.TB, p *Pipeline, o loadgen.Options) *loadgen.Expectations {
 }
 
 // ReadTopic reads every partition of the pipeline's topic from the start,
-// without a consumer group, until want records arrived or wait passed.
-func ReadTopic(t testing.TB, cfg config.Config, want int, wait time.Duration) []kafka.Message {
+// without a consumer group, until want records arrived (and then linger
+// longer, to catch extra records) or wait passed.
+func ReadTopic(t testing.TB, cfg config.Config, want int, wait, linger time.Duration) []kafka.Message {
 	t.Helper()
 	conn, err := kafka.Dial("tcp", cfg.KafkaBrokers[0])
 	if err != nil {
@@ -140,11 +141,10 @@ func ReadTopic(t testing.TB, cfg config.Config, want int, wait time.Duration) []
 				}
 				mu.Lock()
 				out = append(out, m)
-				full := len(out) >= want
+				full := len(out) == want
 				mu.Unlock()
 				if full {
-					cancel()
-					return
+					time.AfterFunc(linger, cancel)
 				}
 			}
 		}()

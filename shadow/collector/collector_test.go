@@ -18,7 +18,7 @@ import (
 func readAll(t *testing.T, cfg config.Config, want int, wait time.Duration) map[string][]pixel.Event {
 	t.Helper()
 	got := map[string][]pixel.Event{}
-	for _, m := range stacktest.ReadTopic(t, cfg, want, wait) {
+	for _, m := range stacktest.ReadTopic(t, cfg, want, wait, time.Second) {
 		e, err := pixel.Unmarshal(m.Value)
 		if err != nil {
 			t.Fatalf("record at offset %d: %v", m.Offset, err)
@@ -44,7 +44,7 @@ func TestAcknowledgedEventsAreInKafkaOnce(t *testing.T) {
 	if want != 3200 {
 		t.Fatalf("loadgen acknowledged %d events, want 3200", want)
 	}
-	got := readAll(t, p.Cfg, want+1, 20*time.Second)
+	got := readAll(t, p.Cfg, want, 20*time.Second)
 	if len(got) != want {
 		t.Fatalf("kafka holds %d distinct events, want %d", len(got), want)
 	}
@@ -120,7 +120,7 @@ func TestBadInputGets4xx(t *testing.T) {
 		t.Fatalf("good pixel: %v %v", resp, err)
 	}
 	resp.Body.Close()
-	got := readAll(t, p.Cfg, 2, 5*time.Second)
+	got := readAll(t, p.Cfg, 1, 5*time.Second)
 	if len(got) != 1 || got["only-good"] == nil {
 		t.Errorf("topic holds %v, want only the good pixel", keys(got))
 	}
