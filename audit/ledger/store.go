@@ -25,9 +25,9 @@ func NewStore(session *gocql.Session, keyspace string) *Store {
 // Migrate creates the ledger table in keyspace (which must exist).
 func Migrate(ctx context.Context, session *gocql.Session, keyspace string) error {
 	stmt := fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s.ledger (
-		customer text, hour timestamp, stage text, writer text, batch text,
+		customer text, hour timestamp, stage text, writer text, batch_id text,
 		count bigint, hash bigint, recorded_at timestamp,
-		PRIMARY KEY ((customer, hour), stage, writer, batch))`, keyspace)
+		PRIMARY KEY ((customer, hour), stage, writer, batch_id))`, keyspace)
 	if err := session.Query(stmt).WithContext(ctx).Exec(); err != nil {
 		return fmt.Errorf("create ledger table: %w", err)
 	}
@@ -42,7 +42,7 @@ func (s *Store) Record(ctx context.Context, stage, writer, batch string, tallies
 	}
 	now := time.Now().UTC()
 	b := s.session.NewBatch(gocql.UnloggedBatch).WithContext(ctx)
-	stmt := fmt.Sprintf(`INSERT INTO %s.ledger (customer, hour, stage, writer, batch, count, hash, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, s.keyspace)
+	stmt := fmt.Sprintf(`INSERT INTO %s.ledger (customer, hour, stage, writer, batch_id, count, hash, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, s.keyspace)
 	n := 0
 	for k, t := range tallies {
 		b.Query(stmt, k.Customer, k.Hour, stage, writer, batch, t.Count, int64(t.Hash), now)

@@ -6,5 +6,7 @@ import "github.com/spf13/cobra"
 func commands(a *app) []*cobra.Command {
 	return []*cobra.Command{
 		newMigrateCmd(a),
+		newCollectorCmd(a),
+		newLoadgenCmd(a),
 	}
 }

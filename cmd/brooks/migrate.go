@@ -6,6 +6,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/brooksdata/brooks/audit/ledger"
+	"github.com/brooksdata/brooks/internal/cass"
 	"github.com/brooksdata/brooks/shadow/tee"
 )
 
@@ -21,6 +23,17 @@ func migrations() []migration {
 	return []migration{
 		{"kafka raw-pixel topic", func(ctx context.Context, a *app) error {
 			return tee.Topic{Brokers: a.cfg.KafkaBrokers, Name: a.cfg.Topic, Partitions: a.cfg.TopicPartitions}.Ensure(ctx)
+		}},
+		{"cassandra ledger table", func(ctx context.Context, a *app) error {
+			if err := cass.EnsureKeyspace(ctx, a.cfg.CassandraHosts, a.cfg.Keyspace, 1); err != nil {
+				return err
+			}
+			s, err := cass.Connect(a.cfg.CassandraHosts, a.cfg.Keyspace)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			return ledger.Migrate(ctx, s, a.cfg.Keyspace)
 		}},
 	}
 }
