@@ -6,6 +6,8 @@ package cass
 import (
 	"context"
 	"fmt"
+	"io"
+	"log"
 	"regexp"
 	"time"
 
@@ -22,6 +24,9 @@ func Connect(hosts []string, keyspace string) (*gocql.Session, error) {
 	cluster.Timeout = 10 * time.Second
 	cluster.ConnectTimeout = 10 * time.Second
 	cluster.NumConns = 2
+	// gocql logs reconnects and session shutdowns itself; errors that matter
+	// are returned to callers.
+	cluster.Logger = log.New(io.Discard, "", 0)
 	cluster.RetryPolicy = &gocql.ExponentialBackoffRetryPolicy{NumRetries: 3, Min: 50 * time.Millisecond, Max: time.Second}
 	s, err := cluster.CreateSession()
 	if err != nil {

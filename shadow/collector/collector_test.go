@@ -173,3 +173,12 @@ func keys(m map[string][]pixel.Event) []string {
 	}
 	return out
 }
+
+func eidOf(t *testing.T, value []byte) string {
+	t.Helper()
+	e, err := pixel.Unmarshal(value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e.EID
+}

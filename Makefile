@@ -1,0 +1,53 @@
+# Brooks — the two commands a newcomer needs are `make demo` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+export BROOKS_STATE ?= $(CURDIR)/.brooks
+GO ?= go
+BIN := bin/brooks
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+
+.PHONY: help build services-up services-down services-status migrate test test-setup vet unit bench demo demo-down fmt
+
+help: ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+build: ## build bin/brooks
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/brooks
+
+services-up: ## install (first run) and start Kafka, Redis, FerretDB, Cassandra, Elasticsearch
+	deploy/local/stack.sh up
+
+services-down: ## stop the servers services-up started
+	deploy/local/stack.sh down
+
+services-status: ## show each server, its port, pid, health and memory
+	deploy/local/stack.sh status
+
+migrate: build ## create topics, tables, indexes and templates (idempotent)
+	$(BIN) migrate
+
+vet: ## go vet and gofmt check
+	$(GO) vet ./...
+	@bad=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$bad" ]; then echo "not gofmt-formatted:"; echo "$$bad"; exit 1; fi
+
+test-setup: services-up ## everything tests need: the servers, the schema, the browser test's tools
+	@if [ -x shadow/collector/browsertest/setup.sh ]; then shadow/collector/browsertest/setup.sh; fi
+	$(MAKE) --no-print-directory migrate
+
+test: test-setup vet ## start what tests need, then run go vet and every test against the real servers
+	$(GO) test -p 2 -timeout 25m -count=1 ./...
+	@if grep -rlq '^//go:build chaos' --include='*_test.go' .; then \
+		echo "== chaos tests (stop and start real servers; run one at a time) =="; \
+		$(GO) test -tags chaos -p 1 -timeout 15m -count=1 -run Chaos ./...; fi
+
+bench: test-setup ## benchmarks against the real servers (see each package README for figures)
+	scripts/bench.sh
+
+demo: services-up build ## run the whole platform on generated traffic and print where to look
+	deploy/local/demo.sh up
+
+demo-down: ## stop the demo's components (the servers keep running; see services-down)
+	deploy/local/demo.sh down
+
+fmt: ## gofmt the tree
+	gofmt -w $$(git ls-files '*.go')
