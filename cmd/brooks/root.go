@@ -92,4 +92,3 @@ func isCobraUsage(err error) bool {
 	}
 	return false
 }
-
