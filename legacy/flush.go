@@ -39,6 +39,16 @@ type flushState struct {
 	mongoDone int
 }
 
+// WriteError is a failed flush attempt, naming the store.
+type WriteError struct {
+	Store string // "redis" or "mongo"
+	Err   error
+}
+
+func (e *WriteError) Error() string { return "write " + e.Store + ": " + e.Err.Error() }
+
+func (e *WriteError) Unwrap() error { return e.Err }
+
 // Write flushes b to Redis and MongoDB. On error the batch remembers which
 // chunks were applied, and calling Write again with the same batch applies
 // only the rest: Redis chunks are transactions (MULTI/EXEC), so they are
@@ -51,7 +61,7 @@ func (s *Store) Write(ctx context.Context, b *Batch) error {
 	f := b.flush
 	for f.redisDone < len(f.redis) {
 		if err := s.writeRedis(ctx, f.redis[f.redisDone]); err != nil {
-			return fmt.Errorf("write redis: %w", err)
+			return &WriteError{Store: "redis", Err: err}
 		}
 		f.redisDone++
 	}
@@ -61,7 +71,7 @@ func (s *Store) Write(ctx context.Context, b *Batch) error {
 			if failed != nil {
 				f.mongo[f.mongoDone] = failed
 			}
-			return fmt.Errorf("write mongo: %w", err)
+			return &WriteError{Store: "mongo", Err: err}
 		}
 		f.mongoDone++
 	}
@@ -116,7 +126,9 @@ func (s *Store) prepare(b *Batch) *flushState {
 	for c := range b.days {
 		cells = append(cells, c)
 	}
-	sort.Slice(cells, func(i, j int) bool { return dayDocID(cells[i].customer, cells[i].day, cells[i].post) < dayDocID(cells[j].customer, cells[j].day, cells[j].post) })
+	sort.Slice(cells, func(i, j int) bool {
+		return dayDocID(cells[i].customer, cells[i].day, cells[i].post) < dayDocID(cells[j].customer, cells[j].day, cells[j].post)
+	})
 	var models []mongo.WriteModel
 	now := s.opts.Now().UTC()
 	for _, c := range cells {

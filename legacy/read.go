@@ -1,0 +1,196 @@
+package legacy
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"go.mongodb.org/mongo-driver/bson"
+	"go.mongodb.org/mongo-driver/mongo/options"
+
+	"github.com/brooksdata/brooks/query"
+)
+
+// futureSlack is how far past the clock a read still looks for buckets
+// (clock skew between the collector and legacy).
+const futureSlack = time.Hour
+
+// Answer answers a valid query (query.Validate) for a known customer from
+// System One's stores. A query beyond legacy's abilities gets a
+// *query.UnsupportedError naming what it lacks.
+func (s *Store) Answer(ctx context.Context, q *query.Query) (*query.Answer, error) {
+	now := s.opts.Now()
+	p, err := planQuery(q, now, s.opts)
+	if err != nil {
+		return nil, err
+	}
+	sh := newShaper(p)
+	var rank map[string]float64
+	switch p.src {
+	case fromRedis5m:
+		err = s.read5m(ctx, p, sh, now)
+	case fromDaily:
+		rank, err = s.readDaily(ctx, p, sh)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return sh.answer(rank), nil
+}
+
+// read5m reads the 5-minute hashes of the range with one pipeline.
+func (s *Store) read5m(ctx context.Context, p *plan, sh *shaper, now time.Time) error {
+	end := p.q.To
+	if limit := now.Add(futureSlack).Truncate(Step5m); end.After(limit) {
+		end = limit
+	}
+	var buckets []time.Time
+	for t := p.q.From; t.Before(end); t = t.Add(Step5m) {
+		buckets = append(buckets, t)
+	}
+	if len(buckets) == 0 {
+		return nil
+	}
+	pipe := s.rdb.Pipeline()
+	cmds := make([]*redis.MapStringStringCmd, len(buckets))
+	for i, t := range buckets {
+		cmds[i] = pipe.HGetAll(ctx, s.pv5mKey(p.q.Customer, t))
+	}
+	if _, err := pipe.Exec(ctx); err != nil && err != redis.Nil {
+		return fmt.Errorf("read 5-minute buckets: %w", err)
+	}
+	for i, cmd := range cmds {
+		for field, v := range cmd.Val() {
+			post, ref, ok := splitPVField(field)
+			if !ok {
+				continue
+			}
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				return fmt.Errorf("read 5-minute bucket %s: field %q: %w", s.pv5mKey(p.q.Customer, buckets[i]), field, err)
+			}
+			sh.addPageviews(post, ref, buckets[i], n)
+		}
+	}
+	return nil
+}
+
+// dayDoc is a daily post document.
+type dayDoc struct {
+	Customer  string           `bson:"customer"`
+	Post      string           `bson:"post"`
+	Day       string           `bson:"day"`
+	Pageviews int64            `bson:"pageviews"`
+	Referrers map[string]int64 `bson:"referrers"`
+}
+
+// readDaily reads the daily documents of the range from MongoDB and, for
+// visitors, counts the daily HyperLogLogs of the posts found (PFCOUNT of
+// several keys counts their union). It returns the series' visitors over
+// the whole range when the query ranks by visitors.
+func (s *Store) readDaily(ctx context.Context, p *plan, sh *shaper) (map[string]float64, error) {
+	q := p.q
+	filter := bson.D{
+		{Key: "customer", Value: q.Customer},
+		{Key: "day", Value: bson.D{{Key: "$gte", Value: dayOf(q.From)}, {Key: "$lt", Value: dayOf(q.To)}}},
+	}
+	if p.urls != nil {
+		filter = append(filter, bson.E{Key: "post", Value: bson.D{{Key: "$in", Value: sortedKeys(p.urls)}}})
+	}
+	cur, err := s.days.Find(ctx, filter, options.Find().SetBatchSize(5000))
+	if err != nil {
+		return nil, fmt.Errorf("read daily documents: %w", err)
+	}
+	defer cur.Close(ctx)
+	type postDay struct {
+		post string
+		day  time.Time
+	}
+	var found []postDay
+	for cur.Next(ctx) {
+		var d dayDoc
+		if err := cur.Decode(&d); err != nil {
+			return nil, fmt.Errorf("decode daily document: %w", err)
+		}
+		day, err := time.Parse(DayLayout, d.Day)
+		if err != nil {
+			return nil, fmt.Errorf("daily document %s: day %q: %w", dayDocID(d.Customer, d.Day, d.Post), d.Day, err)
+		}
+		if p.groupRef || p.refs != nil {
+			for ref, n := range d.Referrers {
+				sh.addPageviews(d.Post, ref, day, n)
+			}
+		} else {
+			sh.addPageviews(d.Post, "", day, d.Pageviews)
+		}
+		if d.Pageviews > 0 {
+			found = append(found, postDay{d.Post, day})
+		}
+	}
+	if err := cur.Err(); err != nil {
+		return nil, fmt.Errorf("read daily documents: %w", err)
+	}
+	if !p.visitors || len(found) == 0 {
+		return nil, nil
+	}
+
+	// Visitors: one PFCOUNT per point, over the keys the point covers.
+	type countKey struct {
+		post string // series post ("" unless grouped by url)
+		t    time.Time
+	}
+	pointKeys := map[countKey]map[string]struct{}{}
+	seriesKeys := map[string]map[string]struct{}{} // for ranking over the whole range
+	for _, f := range found {
+		post := ""
+		if p.groupURL {
+			post = f.post
+		}
+		day := f.day.Format(DayLayout)
+		k := s.hllKey(q.Customer, day, f.post)
+		if !p.groupURL && p.urls == nil {
+			k = s.siteHLLKey(q.Customer, day)
+		}
+		addKey(pointKeys, countKey{post, p.bucket(f.day)}, k)
+		addKey(seriesKeys, sh.seriesID(post, ""), k)
+	}
+	pipe := s.rdb.Pipeline()
+	counts := make(map[countKey]*redis.IntCmd, len(pointKeys))
+	for ck, keys := range pointKeys {
+		counts[ck] = pipe.PFCount(ctx, sortedKeys(keys)...)
+	}
+	var ranks map[string]*redis.IntCmd
+	if q.Interval != query.IntervalTotal && strings.TrimPrefix(q.OrderBy, "-") == query.Visitors {
+		ranks = make(map[string]*redis.IntCmd, len(seriesKeys))
+		for id, keys := range seriesKeys {
+			ranks[id] = pipe.PFCount(ctx, sortedKeys(keys)...)
+		}
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, fmt.Errorf("count visitors: %w", err)
+	}
+	for ck, cmd := range counts {
+		sh.setVisitors(ck.post, ck.t, cmd.Val())
+	}
+	if ranks == nil {
+		return nil, nil
+	}
+	rank := make(map[string]float64, len(ranks))
+	for id, cmd := range ranks {
+		rank[id] = float64(cmd.Val())
+	}
+	return rank, nil
+}
+
+// addKey adds a Redis key to the set of keys of k.
+func addKey[K comparable](m map[K]map[string]struct{}, k K, key string) {
+	set := m[k]
+	if set == nil {
+		set = map[string]struct{}{}
+		m[k] = set
+	}
+	set[key] = struct{}{}
+}
