@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# make bench: benchmarks against the real local stack (make test-setup first).
+# Prints each scenario's figures; the machine is described at the top.
+#   BENCH_SECONDS   duration of each loadgen scenario (default 20)
+#   BENCH_ONLY      run only scenarios whose name contains this
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+secs=${BENCH_SECONDS:-20}
+only=${BENCH_ONLY:-}
+bin=bin/brooks
+go build -o "$bin" ./cmd/brooks
+out=${BROOKS_STATE:-$root/.brooks}/bench
+mkdir -p "$out"
+
+echo "== machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -r); load $(cut -d' ' -f1-3 /proc/loadavg)"
+
+want() { [[ -z $only || $1 == *"$only"* ]]; }
+
+collector_scenario() { # name batch concurrency
+  local name=$1 batch=$2 conc=$3 port=18080 pid
+  "$bin" collector --http-addr 127.0.0.1:$port --ledger=false >"$out/collector-$name.log" 2>&1 &
+  pid=$!
+  for _ in $(seq 100); do curl -fs -o /dev/null "http://127.0.0.1:$port/readyz" && break; sleep 0.1; done
+  echo "== collector: $name (batch $batch, concurrency $conc, ${secs}s, real Kafka acks=all)"
+  "$bin" loadgen --target "http://127.0.0.1:$port" --duration "${secs}s" --batch "$batch" --concurrency "$conc" --seed 5 | tail -n 2
+  kill -TERM "$pid"; wait "$pid" || true
+}
+
+if want collector; then
+  collector_scenario tp2-batched 100 8
+  collector_scenario get-pixel 1 32
+fi
+
+if want parse; then
+  echo "== collector parsing and validation (go test -bench)"
+  go test -run '^$' -bench . -benchtime 2s ./shadow/collector | grep -E '^(Benchmark|ok)'
+fi
+
+# Component benchmarks (each package's bench_test.go) run with go test -bench.
+for pkg in ./diff ./legacy/... ./nextgen/... ./audit/...; do
+  name=${pkg#./}
+  want "$name" || continue
+  if ls ${pkg%/...}/*_test.go >/dev/null 2>&1 || [[ $pkg == *... ]]; then
+    if go test -list 'Benchmark.*' $pkg 2>/dev/null | grep -q '^Benchmark'; then
+      echo "== $name (go test -bench)"
+      go test -run '^$' -bench . -benchtime 1x -timeout 30m $pkg 2>&1 | grep -E '^(Benchmark|ok|FAIL|---)|/s|p99' || true
+    fi
+  fi
+done
