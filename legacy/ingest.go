@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/segmentio/kafka-go"
 
+	"github.com/brooksdata/brooks/audit/ledger"
 	"github.com/brooksdata/brooks/internal/obs"
 	"github.com/brooksdata/brooks/pixel"
 )
@@ -29,6 +30,11 @@ type IngestOptions struct {
 	MaxBatch int
 	// ShutdownTimeout bounds the last flush and commit after ctx ends.
 	ShutdownTimeout time.Duration
+	// Ledger, when set, gets a tally (customer, hour, eid) of every record
+	// once its flush reached both stores: the legacy stage of the audit
+	// ledger. A record read again after a crash is tallied again, which is
+	// how the ledger shows legacy's double counts.
+	Ledger *ledger.Accumulator
 	// Registry, when set, gets the ingester's metrics.
 	Registry prometheus.Registerer
 	Log      *slog.Logger
@@ -107,9 +113,12 @@ type window struct {
 	batch   *Batch
 	records int64
 	last    map[int]kafka.Message // highest message per partition
+	ledger  *ledger.Accumulator   // tallies of the window's records
 }
 
-func newWindow() *window { return &window{batch: NewBatch(), last: map[int]kafka.Message{}} }
+func newWindow() *window {
+	return &window{batch: NewBatch(), last: map[int]kafka.Message{}, ledger: ledger.NewAccumulator()}
+}
 
 // Run consumes until ctx ends: it counts post page views in memory, flushes
 // them to Redis and MongoDB every FlushInterval (or MaxBatch page views),
@@ -187,7 +196,15 @@ func (in *Ingester) add(w *window, m kafka.Message) {
 	w.last[m.Partition] = m
 	in.records.Add(1)
 	in.m.records.Inc()
-	pv, reason := Classify(in.opts.Customers, m.Value)
+	e, err := pixel.Unmarshal(m.Value)
+	if err != nil {
+		in.m.ignored.WithLabelValues(ReasonBadRecord).Inc()
+		return
+	}
+	if in.opts.Ledger != nil {
+		w.ledger.Add(e.Customer, e.ReceivedAt, e.EID)
+	}
+	pv, reason := ClassifyEvent(in.opts.Customers, &e)
 	if reason == "" && in.dedup.seen(pv.EID) {
 		reason = ReasonDuplicate
 	}
@@ -262,6 +279,9 @@ func (in *Ingester) flush(stop context.Context, r *kafka.Reader, w *window, trig
 	in.flushed.Add(w.records)
 	in.pageviews.Add(int64(w.batch.Len()))
 	in.dedup.rotate()
+	if in.opts.Ledger != nil {
+		in.opts.Ledger.Restore(w.ledger.Drain())
+	}
 
 	last := make([]kafka.Message, 0, len(w.last))
 	for _, m := range w.last {

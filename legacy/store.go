@@ -137,6 +137,18 @@ func (s *Store) EnsureSchema(ctx context.Context) error {
 	return nil
 }
 
+// Migrate creates System One's MongoDB indexes in database (see
+// EnsureSchema); Redis needs no schema.
+func Migrate(ctx context.Context, mongoURI, database string) error {
+	mc, err := mongo.Connect(ctx, options.Client().ApplyURI(mongoURI).SetTimeout(30*time.Second))
+	if err != nil {
+		return fmt.Errorf("connect mongo: %w", err)
+	}
+	defer mc.Disconnect(context.WithoutCancel(ctx))
+	s := &Store{days: mc.Database(database).Collection(DefaultOptions().Collection), opts: DefaultOptions()}
+	return s.EnsureSchema(ctx)
+}
+
 // pv5mKey is the hash of one customer's page views in one 5-minute bucket.
 func (s *Store) pv5mKey(customer string, bucket time.Time) string {
 	return s.opts.KeyPrefix + "pv5m:" + customer + ":" + strconv.FormatInt(bucket.Unix(), 10)

@@ -8,5 +8,6 @@ func commands(a *app) []*cobra.Command {
 		newMigrateCmd(a),
 		newCollectorCmd(a),
 		newLoadgenCmd(a),
+		newLegacyCmd(a),
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/brooksdata/brooks/audit/ledger"
 	"github.com/brooksdata/brooks/internal/cass"
+	"github.com/brooksdata/brooks/legacy"
 	"github.com/brooksdata/brooks/shadow/tee"
 )
 
@@ -34,6 +35,9 @@ func migrations() []migration {
 			}
 			defer s.Close()
 			return ledger.Migrate(ctx, s, a.cfg.Keyspace)
+		}},
+		{"legacy mongo indexes", func(ctx context.Context, a *app) error {
+			return legacy.Migrate(ctx, a.cfg.MongoURI, a.cfg.MongoDatabase)
 		}},
 	}
 }
