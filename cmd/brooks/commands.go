@@ -9,5 +9,7 @@ func commands(a *app) []*cobra.Command {
 		newCollectorCmd(a),
 		newLoadgenCmd(a),
 		newLegacyCmd(a),
+		newArchiveCmd(a),
+		newLedgerCmd(a),
 	}
 }

@@ -1,0 +1,307 @@
+package archive
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/brooksdata/brooks/pixel"
+)
+
+// Close reasons written in manifests and metrics.
+const (
+	ReasonHour      = "hour"
+	ReasonRoll      = "roll"
+	ReasonSize      = "size"
+	ReasonShutdown  = "shutdown"
+	ReasonRebalance = "rebalance"
+)
+
+// dayKey names the manifests of one customer's UTC day, the unit in which
+// a partition worker loads what earlier runs already closed.
+type dayKey struct {
+	customer string
+	day      time.Time
+}
+
+// partitionWorker archives one Kafka partition for one consumer-group
+// generation. It alone touches its state, so it needs no locks.
+type partitionWorker struct {
+	a     *Archiver
+	gen   *kafka.Generation
+	topic string
+	id    int
+	label string
+
+	open map[segKey]*segment
+	// closed holds, per customer and hour, the last offset of the newest
+	// closed part: a record at or below it is already in the archive (a
+	// replay after a crash between closing a part and committing).
+	closed map[segKey]int64
+	loaded map[dayKey]bool
+
+	next      int64 // offset after the last record handled; -1 before any
+	committed int64 // last committed offset; -1 if none
+	hwm       int64
+	// broken stops all commits once a record may not be durable (a failed
+	// write or close): the next owner replays from the last commit.
+	broken bool
+}
+
+func newPartitionWorker(a *Archiver, gen *kafka.Generation, id int, start int64) *partitionWorker {
+	w := &partitionWorker{a: a, gen: gen, topic: a.opts.Topic, id: id, label: fmt.Sprint(id),
+		open: map[segKey]*segment{}, closed: map[segKey]int64{}, loaded: map[dayKey]bool{}, next: -1, committed: -1}
+	if start >= 0 {
+		w.committed = start
+	}
+	return w
+}
+
+// commitPoint is the offset that is safe to commit: the first offset of
+// the oldest open part (its records are not durable yet), else the offset
+// after the last record handled. ok is false before any record.
+func commitPoint(open map[segKey]*segment, next int64) (int64, bool) {
+	if next < 0 {
+		return 0, false
+	}
+	p := next
+	for _, s := range open {
+		if s.first < p {
+			p = s.first
+		}
+	}
+	return p, true
+}
+
+// closeReason says why s must close at now, or "" if it stays open: its
+// hour ended more than grace ago, or it is older than roll.
+func closeReason(s *segment, now time.Time, roll, grace time.Duration) string {
+	if !now.Before(s.key.hour.Add(time.Hour + grace)) {
+		return ReasonHour
+	}
+	if roll > 0 && now.Sub(s.opened) >= roll {
+		return ReasonRoll
+	}
+	return ""
+}
+
+// run consumes until ctx ends (the generation ended: shutdown or
+// rebalance), then closes every open part and commits.
+func (w *partitionWorker) run(ctx context.Context, r *kafka.Reader) error {
+	fctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	msgs := make(chan kafka.Message, 512)
+	fetchErr := make(chan error, 1)
+	go func() {
+		defer close(msgs)
+		for {
+			m, err := r.FetchMessage(fctx)
+			if err != nil {
+				if fctx.Err() == nil {
+					fetchErr <- err
+				}
+				return
+			}
+			select {
+			case msgs <- m:
+			case <-fctx.Done():
+				return
+			}
+		}
+	}()
+	tick := time.NewTicker(w.a.opts.tick())
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			reason := ReasonRebalance
+			if w.a.stopping.Load() {
+				reason = ReasonShutdown
+			}
+			return w.stop(reason)
+		case err := <-fetchErr:
+			return errors.Join(fmt.Errorf("read partition %d: %w", w.id, err), w.stop(ReasonShutdown))
+		case m, ok := <-msgs:
+			if !ok {
+				msgs = nil
+				continue
+			}
+			if err := w.handle(ctx, m); err != nil {
+				w.broken = true
+				return errors.Join(err, w.stop(ReasonShutdown))
+			}
+		case <-tick.C:
+			if err := w.closeDue(ctx); err != nil {
+				w.broken = true
+				return errors.Join(err, w.stop(ReasonShutdown))
+			}
+			w.commit()
+		}
+	}
+}
+
+// handle archives one record, unless an earlier run already did.
+func (w *partitionWorker) handle(ctx context.Context, m kafka.Message) error {
+	opts := &w.a.opts
+	w.hwm = m.HighWaterMark
+	customer, eid, hour := InvalidCustomer, "", m.Time.UTC().Truncate(time.Hour)
+	ev, err := pixel.Unmarshal(m.Value)
+	switch {
+	case err != nil:
+		w.a.m.invalid.WithLabelValues("decode").Inc()
+	case !ValidCustomer(ev.Customer):
+		w.a.m.invalid.WithLabelValues("customer").Inc()
+	default:
+		customer, eid, hour = ev.Customer, ev.EID, ev.Hour()
+	}
+	if customer == InvalidCustomer {
+		w.a.log.Warn("archiving an invalid record under "+InvalidCustomer, "partition", w.id, "offset", m.Offset, "err", err)
+	}
+	k := segKey{customer: customer, hour: hour}
+	if err := w.load(ctx, k); err != nil {
+		return err
+	}
+	w.next = m.Offset + 1
+	if last, ok := w.closed[k]; ok && m.Offset <= last {
+		w.a.m.skipped.WithLabelValues("replayed").Inc()
+		return nil
+	}
+	s := w.open[k]
+	if s == nil {
+		s, err = openSegment(ctx, opts.Sink, k, w.id, m.Offset, opts.Compression, opts.Now())
+		if err != nil {
+			return err
+		}
+		w.open[k] = s
+		w.a.m.openParts.Inc()
+	}
+	if err := s.add(m.Offset, m.Value, eid); err != nil {
+		return err
+	}
+	w.a.m.events.WithLabelValues(customer).Inc()
+	if opts.MaxPartBytes > 0 && s.rawBytes >= opts.MaxPartBytes {
+		return w.closeSegment(ctx, s, ReasonSize)
+	}
+	return nil
+}
+
+// load reads the manifests of k's customer and day written for this
+// partition and topic, once per generation, to learn what is already
+// archived.
+func (w *partitionWorker) load(ctx context.Context, k segKey) error {
+	dk := dayKey{customer: k.customer, day: k.hour.Truncate(24 * time.Hour)}
+	if w.loaded[dk] {
+		return nil
+	}
+	sink := w.a.opts.Sink
+	hours, err := sink.List(ctx, DayPrefix(dk.customer, dk.day))
+	if err != nil {
+		return fmt.Errorf("recover partition %d: %w", w.id, err)
+	}
+	n := 0
+	for _, h := range hours {
+		if !strings.HasSuffix(h, "/") {
+			continue
+		}
+		keys, err := sink.List(ctx, h)
+		if err != nil {
+			return fmt.Errorf("recover partition %d: %w", w.id, err)
+		}
+		for _, key := range keys {
+			p, _, ok := ParseName(key)
+			if !ok || p != w.id || !strings.HasSuffix(key, ManifestSuffix) {
+				continue
+			}
+			man, err := ReadManifest(ctx, sink, key)
+			if err != nil {
+				return fmt.Errorf("recover partition %d: %w", w.id, err)
+			}
+			if man.Topic != w.topic {
+				continue
+			}
+			mk := segKey{customer: man.Customer, hour: man.Hour.UTC()}
+			if last, ok := w.closed[mk]; !ok || man.LastOffset > last {
+				w.closed[mk] = man.LastOffset
+			}
+			n++
+		}
+	}
+	w.loaded[dk] = true
+	if n > 0 {
+		w.a.log.Debug("loaded closed parts", "partition", w.id, "customer", dk.customer, "day", dk.day.Format("2006-01-02"), "manifests", n)
+	}
+	return nil
+}
+
+// closeDue closes the parts whose hour ended or whose roll time passed.
+func (w *partitionWorker) closeDue(ctx context.Context) error {
+	now := w.a.opts.Now()
+	for _, s := range w.open {
+		if why := closeReason(s, now, w.a.opts.RollInterval, w.a.opts.HourGrace); why != "" {
+			if err := w.closeSegment(ctx, s, why); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// closeSegment makes s durable with its manifest and records it in the
+// ledger; the caller commits afterwards.
+func (w *partitionWorker) closeSegment(ctx context.Context, s *segment, reason string) error {
+	start := time.Now()
+	delete(w.open, s.key)
+	w.a.m.openParts.Dec()
+	man, err := s.close(ctx, w.a.opts.Sink, w.topic, reason, w.a.writer, w.a.opts.Now())
+	if err != nil {
+		w.broken = true
+		return fmt.Errorf("partition %d: %w", w.id, err)
+	}
+	w.closed[s.key] = man.LastOffset
+	w.a.m.parts.WithLabelValues(reason).Inc()
+	w.a.m.bytes.Add(float64(man.Bytes))
+	w.a.m.closeSeconds.Observe(time.Since(start).Seconds())
+	w.a.log.Debug("part closed", "key", man.Key, "events", man.Events, "bytes", man.Bytes, "reason", reason)
+	w.a.ledger.record(ctx, man)
+	return nil
+}
+
+// commit commits the safe offset if it moved.
+func (w *partitionWorker) commit() {
+	if w.broken {
+		return
+	}
+	p, ok := commitPoint(w.open, w.next)
+	if ok && p > w.committed {
+		if err := w.a.commit(w.gen, w.id, p); err != nil {
+			w.a.m.commitErrors.Inc()
+			w.a.log.Warn("commit offset failed; will retry", "partition", w.id, "offset", p, "err", err)
+		} else {
+			w.committed = p
+			w.a.m.commits.Inc()
+		}
+	}
+	if w.committed >= 0 && w.hwm > 0 {
+		w.a.m.commitLag.WithLabelValues(w.label).Set(float64(max(w.hwm-w.committed, 0)))
+	}
+}
+
+// stop closes every open part and commits, with a fresh deadline: the
+// generation's context has already ended.
+func (w *partitionWorker) stop(reason string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), w.a.opts.ShutdownTimeout)
+	defer cancel()
+	var errs []error
+	for _, s := range w.open {
+		if err := w.closeSegment(ctx, s, reason); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	w.commit() // a no-op if any close failed (broken)
+	w.a.m.commitLag.DeleteLabelValues(w.label)
+	return errors.Join(errs...)
+}
