@@ -69,6 +69,10 @@ type Ingester struct {
 	dedup *dedupe
 
 	records, flushed, committed, pageviews, flushes atomic.Int64
+
+	// crashBeforeCommit, in tests, simulates a crash between a flush and
+	// its commit: Run returns at once with this error, committing nothing.
+	crashBeforeCommit error
 }
 
 // NewIngester checks opts and returns an ingester writing to store.
@@ -114,16 +118,21 @@ type window struct {
 	records int64
 	last    map[int]kafka.Message // highest message per partition
 	ledger  *ledger.Accumulator   // tallies of the window's records
+	written bool                  // the batch is in both stores
 }
 
 func newWindow() *window {
 	return &window{batch: NewBatch(), last: map[int]kafka.Message{}, ledger: ledger.NewAccumulator()}
 }
 
-// Run consumes until ctx ends: it counts post page views in memory, flushes
-// them to Redis and MongoDB every FlushInterval (or MaxBatch page views),
-// and commits the offsets after each flush. When ctx ends it flushes and
-// commits what it has, within ShutdownTimeout.
+// Run consumes until ctx ends: it counts post page views in memory and
+// every FlushInterval (or at MaxBatch page views) hands the window to a
+// flush that writes Redis and MongoDB and then commits the window's offsets.
+// One flush runs at a time, beside the consumption; while it runs the next
+// window keeps growing, so a slow store makes windows bigger, not
+// consumption slower (until MaxBatch). When ctx ends Run waits for the
+// flush in flight, flushes and commits the last window, within
+// ShutdownTimeout.
 func (in *Ingester) Run(ctx context.Context) error {
 	r := kafka.NewReader(kafka.ReaderConfig{
 		Brokers:        in.opts.Brokers,
@@ -163,138 +172,57 @@ func (in *Ingester) Run(ctx context.Context) error {
 	tick := time.NewTicker(in.opts.FlushInterval)
 	defer tick.Stop()
 	w := newWindow()
+	var inflight *flight // the flush running, or nil
+	due := ""            // the trigger of a flush waiting for the one in flight
+	start := func(trigger string) {
+		inflight = in.startFlush(ctx, r, w, trigger)
+		w, due = newWindow(), ""
+		in.dedup.rotate()
+	}
 	for {
+		var flushed <-chan struct{}
+		if inflight != nil {
+			flushed = inflight.done
+		}
 		select {
 		case m := <-msgs:
 			in.add(w, m)
-			if w.batch.Len() >= in.opts.MaxBatch {
-				if err := in.flush(ctx, r, w, "size"); err != nil {
-					return in.shutdown(ctx, r, w, nil) // only ctx ends a flush
+			if w.batch.Len() < in.opts.MaxBatch {
+				continue
+			}
+			if inflight != nil { // backpressure: the stores are behind
+				<-inflight.done
+				if inflight.err != nil {
+					return in.stopAfter(ctx, r, inflight, w)
 				}
-				w = newWindow()
+				inflight = nil
 			}
+			start("size")
 		case <-tick.C:
-			if err := in.flush(ctx, r, w, "interval"); err != nil {
-				return in.shutdown(ctx, r, w, nil)
-			}
-			w = newWindow()
 			in.m.lag.Set(float64(r.Stats().Lag))
+			if w.records == 0 {
+				continue
+			}
+			if inflight != nil {
+				due = "interval"
+				continue
+			}
+			start("interval")
+		case <-flushed:
+			if inflight.err != nil {
+				return in.stopAfter(ctx, r, inflight, w)
+			}
+			inflight = nil
+			if due != "" {
+				start(due)
+			}
 		case err := <-fetchErr:
 			if ctx.Err() == nil {
 				err = fmt.Errorf("fetch from kafka: %w", err)
 			}
-			return in.shutdown(ctx, r, w, err)
+			return in.shutdown(ctx, r, inflight, w, err)
 		case <-ctx.Done():
-			return in.shutdown(ctx, r, w, nil)
+			return in.shutdown(ctx, r, inflight, w, nil)
 		}
 	}
-}
-
-// add counts one record into the window.
-func (in *Ingester) add(w *window, m kafka.Message) {
-	w.records++
-	w.last[m.Partition] = m
-	in.records.Add(1)
-	in.m.records.Inc()
-	e, err := pixel.Unmarshal(m.Value)
-	if err != nil {
-		in.m.ignored.WithLabelValues(ReasonBadRecord).Inc()
-		return
-	}
-	if in.opts.Ledger != nil {
-		w.ledger.Add(e.Customer, e.ReceivedAt, e.EID)
-	}
-	pv, reason := ClassifyEvent(in.opts.Customers, &e)
-	if reason == "" && in.dedup.seen(pv.EID) {
-		reason = ReasonDuplicate
-	}
-	if reason != "" {
-		in.m.ignored.WithLabelValues(reason).Inc()
-		return
-	}
-	w.batch.Add(pv)
-	in.m.counted.WithLabelValues(pv.Customer).Inc()
-}
-
-// shutdown flushes and commits what was read, then returns cause (nil for
-// a clean stop) or the flush error.
-func (in *Ingester) shutdown(ctx context.Context, r *kafka.Reader, w *window, cause error) error {
-	if cause != nil && ctx.Err() == nil {
-		in.log.Error("legacy ingest stopping", "err", cause)
-	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), in.opts.ShutdownTimeout)
-	defer cancel()
-	if err := in.flush(sctx, r, w, "shutdown"); err != nil {
-		return errors.Join(cause, fmt.Errorf("last flush (its records will be read again): %w", err))
-	}
-	st := in.Stats()
-	in.log.Info("legacy ingest stopped", "records", st.Records, "pageviews", st.Pageviews, "committed", st.Committed)
-	if ctx.Err() != nil && errors.Is(cause, ctx.Err()) {
-		return nil
-	}
-	return cause
-}
-
-// flush writes the window's batch to both stores, retrying with backoff
-// until it succeeds or stop ends, then commits the window's offsets. A
-// commit that fails is logged and counted: those records will be read and
-// counted again (at-least-once).
-func (in *Ingester) flush(stop context.Context, r *kafka.Reader, w *window, trigger string) error {
-	if w.records == 0 {
-		return nil
-	}
-	start := time.Now()
-	if !w.batch.Empty() {
-		backoff := 100 * time.Millisecond
-		for {
-			// Attempts are not cut short by stop: an interrupted write would
-			// leave its outcome unknown.
-			actx, cancel := context.WithTimeout(context.WithoutCancel(stop), time.Minute)
-			err := in.store.Write(actx, w.batch)
-			cancel()
-			if err == nil {
-				break
-			}
-			var we *WriteError
-			store := "unknown"
-			if errors.As(err, &we) {
-				store = we.Store
-			}
-			in.m.flushErrors.WithLabelValues(store).Inc()
-			in.log.Warn("legacy flush failed, retrying", "err", err, "pageviews", w.batch.Len(), "backoff", backoff)
-			select {
-			case <-stop.Done():
-				return fmt.Errorf("flush %s: %w", w.batch, err)
-			case <-time.After(backoff):
-			}
-			backoff = min(backoff*2, 5*time.Second)
-		}
-	}
-	took := time.Since(start)
-	in.m.flushTime.Observe(took.Seconds())
-	in.m.batchSize.Observe(float64(w.batch.Len()))
-	in.m.flushes.WithLabelValues(trigger).Inc()
-	in.m.lastFlush.SetToCurrentTime()
-	in.flushes.Add(1)
-	in.flushed.Add(w.records)
-	in.pageviews.Add(int64(w.batch.Len()))
-	in.dedup.rotate()
-	if in.opts.Ledger != nil {
-		in.opts.Ledger.Restore(w.ledger.Drain())
-	}
-
-	last := make([]kafka.Message, 0, len(w.last))
-	for _, m := range w.last {
-		last = append(last, m)
-	}
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(stop), 30*time.Second)
-	defer cancel()
-	if err := r.CommitMessages(cctx, last...); err != nil {
-		in.m.commitErrs.Inc()
-		in.log.Warn("legacy commit failed after flush: these records will be counted again", "err", err, "records", w.records)
-		return nil
-	}
-	in.committed.Add(w.records)
-	in.log.Debug("legacy flushed", "trigger", trigger, "records", w.records, "pageviews", w.batch.Len(), "took", took)
-	return nil
 }
