@@ -2,6 +2,7 @@ package diff
 
 import (
 	"testing"
+	"time"
 
 	"github.com/brooksdata/brooks/query"
 )
@@ -34,9 +35,19 @@ func benchAnswers() (legacy, nextgen *query.Answer) {
 // buckets is the number of (series, bucket) pairs of benchAnswers.
 const benchBuckets = 500 * 288
 
-func reportRate(b *testing.B, rep *Report) {
-	b.ReportMetric(float64(benchBuckets)*float64(b.N)/b.Elapsed().Seconds(), "buckets/s")
-	b.ReportMetric(float64(rep.Summary.Cells)*float64(b.N)/b.Elapsed().Seconds(), "cells/s")
+// reportRate reports buckets and cells per second of wall clock and, where
+// the process CPU time is known, buckets per CPU-second (cpu-buckets/s: the
+// rate per core, which other load on the machine does not skew; run with
+// -cpu 1 so that it is one core's figure).
+func reportRate(b *testing.B, cells int, cpu time.Duration) {
+	n := float64(b.N)
+	b.ReportMetric(benchBuckets*n/b.Elapsed().Seconds(), "buckets/s")
+	if cells > 0 {
+		b.ReportMetric(float64(cells)*n/b.Elapsed().Seconds(), "cells/s")
+	}
+	if cpu > 0 {
+		b.ReportMetric(benchBuckets*n/cpu.Seconds(), "cpu-buckets/s")
+	}
 }
 
 // BenchmarkCompare measures the merge-join alone, on normalised results.
@@ -53,15 +64,16 @@ func BenchmarkCompare(b *testing.B) {
 	opts := testOptions()
 	var rep *Report
 	b.ReportAllocs()
+	start := cpuTime()
 	for b.Loop() {
 		if rep, err = Compare(ln, rn, opts); err != nil {
 			b.Fatal(err)
 		}
 	}
+	reportRate(b, rep.Summary.Cells, cpuTime()-start)
 	if rep.Summary.ValueDrift == 0 || rep.Summary.Matched == 0 {
 		b.Fatalf("unexpected tally %+v", rep.Summary)
 	}
-	reportRate(b, rep)
 }
 
 // BenchmarkCompareAnswers measures what a caller pays: normalising both
@@ -72,22 +84,24 @@ func BenchmarkCompareAnswers(b *testing.B) {
 	var rep *Report
 	var err error
 	b.ReportAllocs()
+	start := cpuTime()
 	for b.Loop() {
 		if rep, err = CompareAnswers(l, r, opts); err != nil {
 			b.Fatal(err)
 		}
 	}
-	reportRate(b, rep)
+	reportRate(b, rep.Summary.Cells, cpuTime()-start)
 }
 
 // BenchmarkNormalize measures normalising one answer.
 func BenchmarkNormalize(b *testing.B) {
 	l, _ := benchAnswers()
 	b.ReportAllocs()
+	start := cpuTime()
 	for b.Loop() {
 		if _, err := Normalize(l, NormalizeOptions{}); err != nil {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(benchBuckets)*float64(b.N)/b.Elapsed().Seconds(), "buckets/s")
+	reportRate(b, 0, cpuTime()-start)
 }

@@ -70,7 +70,8 @@ func CompareAnswers(left, right *query.Answer, opts Options) (*Report, error) {
 
 // Compare merge-joins two normalised results of the same query and
 // classifies every cell. It fails only when the results answer different
-// questions: another customer, interval or time range.
+// questions: another customer, interval or time range. It only reads its
+// arguments, so concurrent Compares may share Results and Rules.
 func Compare(left, right *Result, opts Options) (*Report, error) {
 	if err := compatible(left, right); err != nil {
 		return nil, err
@@ -95,19 +96,25 @@ func compatible(l, r *Result) error {
 }
 
 // queryDiff describes how the two queries differ beyond customer, metrics,
-// interval and range (group_by, filters, order_by, limit), or "".
+// interval and range — group_by, filters, order_by, limit — one
+// "field: left …, right …" per line, or "". go-cmp decides equality (order
+// and nil-vs-empty do not count); the text is our own, so it is stable.
 func queryDiff(l, r *query.Query) string {
 	if l == nil || r == nil {
 		return ""
 	}
-	strip := func(q *query.Query) query.Query {
-		s := *q
-		s.Customer, s.Metrics, s.Interval, s.From, s.To = "", nil, "", time.Time{}, time.Time{}
-		s.GroupBy = slices.Sorted(slices.Values(s.GroupBy))
-		return s
+	opts := cmp.Options{cmpopts.EquateEmpty(), cmpopts.SortSlices(func(a, b string) bool { return a < b })}
+	var lines []string
+	field := func(name string, a, b any) {
+		if !cmp.Equal(a, b, opts) {
+			lines = append(lines, fmt.Sprintf("%s: left %v, right %v", name, a, b))
+		}
 	}
-	return cmp.Diff(strip(l), strip(r), cmpopts.EquateEmpty(),
-		cmpopts.SortSlices(func(a, b string) bool { return a < b }))
+	field("group_by", l.GroupBy, r.GroupBy)
+	field("filters", l.Filters, r.Filters)
+	field("order_by", l.OrderBy, r.OrderBy)
+	field("limit", l.Limit, r.Limit)
+	return strings.Join(lines, "\n")
 }
 
 // comparer holds one comparison: the joint key spaces of both sides and the

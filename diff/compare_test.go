@@ -203,11 +203,37 @@ func TestCompareIncompatible(t *testing.T) {
 }
 
 func TestCompareQueriesDifferWarning(t *testing.T) {
-	rq := q5m(query.Pageviews)
-	rq.Filters = map[string][]string{query.DimReferrerCategory: {"search"}}
-	rep := mustCompare(t, ans("l", q5m(query.Pageviews)), ans("r", rq), testOptions())
-	if w := strings.Join(rep.Warnings, "\n"); !strings.Contains(w, "queries differ") || !strings.Contains(w, "search") {
-		t.Errorf("warnings = %q", rep.Warnings)
+	tests := []struct {
+		name string
+		mod  func(q *query.Query)
+		want string
+	}{
+		{"same", func(*query.Query) {}, ""},
+		{"group_by order and empty filters do not count", func(q *query.Query) {
+			q.GroupBy, q.Filters = []string{query.DimDevice, query.DimURL}, map[string][]string{}
+		}, ""},
+		{"filters", func(q *query.Query) { q.Filters = map[string][]string{query.DimReferrerCategory: {"search"}} },
+			"queries differ: filters: left map[], right map[referrer_category:[search]]"},
+		{"top-N", func(q *query.Query) { q.OrderBy, q.Limit = "-pageviews", 10 },
+			"queries differ: order_by: left , right -pageviews\nlimit: left 0, right 10"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			lq, rq := q5m(query.Pageviews), q5m(query.Pageviews)
+			lq.GroupBy = []string{query.DimURL, query.DimDevice}
+			rq.GroupBy = []string{query.DimURL, query.DimDevice}
+			tt.mod(rq)
+			rep := mustCompare(t, ans("l", lq), ans("r", rq), testOptions())
+			var got string
+			for _, w := range rep.Warnings {
+				if strings.HasPrefix(w, "queries differ") {
+					got = w
+				}
+			}
+			if got != tt.want {
+				t.Errorf("warning = %q, want %q", got, tt.want)
+			}
+		})
 	}
 }
 

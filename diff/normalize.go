@@ -5,11 +5,9 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
-	"github.com/brooksdata/brooks/pixel"
 	"github.com/brooksdata/brooks/query"
 )
 
@@ -46,16 +44,6 @@ type Result struct {
 	Query     *query.Query
 	Warnings  []string
 }
-
-// Key is a normalised series key.
-type Key struct {
-	// ID encodes Dims canonically and injectively; Results order by it.
-	ID   string
-	Dims map[string]string
-}
-
-// String renders the key as "dim=value|dim=value" in dimension order.
-func (k Key) String() string { return query.KeyString(k.Dims) }
 
 // Cell is one value of a Result: a series, a bucket and a metric.
 type Cell struct {
@@ -262,8 +250,10 @@ func (n *normalizer) sortSegment(seg []Cell, merge bool, key Key) (int, error) {
 		seg[w] = seg[i]
 		w++
 	}
-	// Merged values may cancel to zero only with negative inputs; keep sparse.
-	return len(slices.DeleteFunc(seg[:w], func(c Cell) bool { return c.Value == 0 })), nil
+	if merge { // added values cancel to zero only with negative inputs
+		w = len(slices.DeleteFunc(seg[:w], func(c Cell) bool { return c.Value == 0 }))
+	}
+	return w, nil
 }
 
 func cellOrder(a, b Cell) int {
@@ -274,42 +264,6 @@ func cellOrder(a, b Cell) int {
 		return 1
 	}
 	return int(a.Metric - b.Metric)
-}
-
-// NormalizeKey returns the normalised copy of a series key: url through
-// pixel.NormalizeURL, referrer_domain lowercased without "www." and a
-// trailing dot, other dimensions unchanged.
-func NormalizeKey(key map[string]string) map[string]string {
-	out := make(map[string]string, len(key))
-	for d, v := range key {
-		switch d {
-		case query.DimURL:
-			v = pixel.NormalizeURL(v)
-		case query.DimReferrerDomain:
-			v = strings.TrimPrefix(strings.TrimSuffix(strings.ToLower(strings.TrimSpace(v)), "."), "www.")
-		}
-		out[d] = v
-	}
-	return out
-}
-
-// keyID encodes dims injectively: quoted names and values in name order.
-func keyID(dims map[string]string) string {
-	names := make([]string, 0, len(dims))
-	for d := range dims {
-		names = append(names, d)
-	}
-	slices.Sort(names)
-	var b []byte
-	for i, d := range names {
-		if i > 0 {
-			b = append(b, ' ')
-		}
-		b = strconv.AppendQuote(b, d)
-		b = append(b, '=')
-		b = strconv.AppendQuote(b, dims[d])
-	}
-	return string(b)
 }
 
 func fmtTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }

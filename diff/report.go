@@ -228,7 +228,7 @@ func (c *comparer) report() *Report {
 		rep.Warnings = append(rep.Warnings, rep.Right.Name+": "+w)
 	}
 	if d := queryDiff(l.Query, r.Query); d != "" {
-		rep.Warnings = append(rep.Warnings, "queries differ beyond metrics (-left +right):\n"+d)
+		rep.Warnings = append(rep.Warnings, "queries differ: "+d)
 	}
 	if q := l.Query; q != nil && q.Limit > 0 {
 		rep.Warnings = append(rep.Warnings, fmt.Sprintf("top-%d query: series near the cut-off may differ where values tie", q.Limit))
