@@ -41,8 +41,11 @@ up_to_date() {
 case ${1:-} in
 install)
   up_to_date && exit 0
-  command -v go >/dev/null || { echo "$name: needs Go (go.mod: $here/go.mod)" >&2; exit 1; }
   mkdir -p "$(dirname "$bin")"
+  exec 9>"$bin.lock" # one build at a time (two `up`s at once)
+  flock 9
+  up_to_date && exit 0
+  command -v go >/dev/null || { echo "$name: needs Go (go.mod: $here/go.mod)" >&2; exit 1; }
   (cd "$here" && go build -buildvcs=false -o "$bin.tmp" .)
   mv "$bin.tmp" "$bin"
   ;;

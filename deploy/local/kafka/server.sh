@@ -64,12 +64,16 @@ PROPS
 
 case ${1:-} in
 install)
-  [[ -f $inst/stamp && $(<"$inst/stamp") == "$(pom_hash)" ]] && exit 0
+  installed() { [[ -f $inst/stamp && $(<"$inst/stamp") == "$(pom_hash)" ]]; }
+  installed && exit 0
+  mkdir -p "$inst"
+  exec 9>"$inst.lock" # one install at a time (two `up`s at once)
+  flock 9
+  installed && exit 0
   for tool in java mvn; do
     command -v "$tool" >/dev/null || { echo "$name: needs $tool (Java 17+, Maven)" >&2; exit 1; }
   done
   rm -rf "${inst:?}/lib" "$inst/lib.tmp"
-  mkdir -p "$inst"
   mvn -q -B -f "$here/pom.xml" dependency:copy-dependencies \
     -DincludeScope=runtime -DoutputDirectory="$inst/lib.tmp"
   mv "$inst/lib.tmp" "$inst/lib"
