@@ -11,5 +11,6 @@ func commands(a *app) []*cobra.Command {
 		newLegacyCmd(a),
 		newArchiveCmd(a),
 		newLedgerCmd(a),
+		newDiffCmd(),
 	}
 }

@@ -65,12 +65,14 @@ func run(args []string) int {
 	if err == nil {
 		return 0
 	}
-	fmt.Fprintln(os.Stderr, "brooks:", err)
 	var ue usageError
 	var ec exitCode
-	switch {
-	case errors.As(err, &ec):
+	if errors.As(err, &ec) {
+		// The command printed its own output and chose its status.
 		return int(ec)
+	}
+	fmt.Fprintln(os.Stderr, "brooks:", err)
+	switch {
 	case errors.As(err, &ue), isCobraUsage(err):
 		return 2
 	}
