@@ -241,12 +241,14 @@ func (a *Archiver) Run(ctx context.Context) error {
 // consume archives one assigned partition for the generation's lifetime.
 func (a *Archiver) consume(ctx context.Context, gen *kafka.Generation, pa kafka.PartitionAssignment) error {
 	r := kafka.NewReader(kafka.ReaderConfig{
-		Brokers:     a.opts.Brokers,
-		Topic:       a.opts.Topic,
-		Partition:   pa.ID,
-		MinBytes:    1,
-		MaxBytes:    16 << 20,
-		MaxWait:     250 * time.Millisecond,
+		Brokers:   a.opts.Brokers,
+		Topic:     a.opts.Topic,
+		Partition: pa.ID,
+		MinBytes:  1,
+		MaxBytes:  16 << 20,
+		// kafka-go keeps 1s of a fetch's wait for the round trip; a
+		// shorter MaxWait leaves too little and idle fetches time out.
+		MaxWait:     3 * time.Second,
 		ErrorLogger: kafka.LoggerFunc(func(msg string, args ...any) { a.log.Warn("kafka reader: " + fmt.Sprintf(msg, args...)) }),
 	})
 	defer r.Close()

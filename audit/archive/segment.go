@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"hash"
+	"io"
 	"time"
 
 	"github.com/brooksdata/brooks/audit/ledger"
@@ -43,7 +44,7 @@ type segment struct {
 }
 
 type countingWriter struct {
-	w interface{ Write([]byte) (int, error) }
+	w io.Writer
 	n int64
 }
 
@@ -51,13 +52,6 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	c.n += int64(n)
 	return n, err
-}
-
-type multi struct{ a, b interface{ Write([]byte) (int, error) } }
-
-func (m multi) Write(p []byte) (int, error) {
-	m.b.Write(p) // a hash never fails
-	return m.a.Write(p)
 }
 
 // openSegment starts the part of key on partition at offset first.
@@ -68,7 +62,7 @@ func openSegment(ctx context.Context, sink Sink, key segKey, partition int, firs
 		return nil, fmt.Errorf("open part: %w", err)
 	}
 	s := &segment{key: key, partition: partition, first: first, last: first, opened: now, obj: obj, sum: sha256.New(), objKey: objKey}
-	s.count = &countingWriter{w: multi{a: obj, b: s.sum}}
+	s.count = &countingWriter{w: io.MultiWriter(obj, s.sum)}
 	s.buf = bufio.NewWriterSize(s.count, 64<<10)
 	s.gz, err = gzip.NewWriterLevel(s.buf, level)
 	if err != nil {

@@ -18,7 +18,7 @@ import (
 // newLedgerCmd is `brooks ledger`: every stage's count and hash per hour,
 // side by side, and where they disagree. The comparison is ledger.Compare.
 func newLedgerCmd(a *app) *cobra.Command {
-	var customer, from, to, format string
+	var customer, from, to, format, nowFlag string
 	var grace time.Duration
 	cmd := &cobra.Command{
 		Use:   "ledger",
@@ -46,6 +46,13 @@ Exit code: 0 all stages agree on every settled hour, 1 they disagree, 2 usage er
 				return usageError{fmt.Errorf("--format %q: want text or json", format)}
 			}
 			now := time.Now().UTC()
+			if nowFlag != "" {
+				t, err := time.Parse(time.RFC3339, nowFlag)
+				if err != nil {
+					return usageError{fmt.Errorf("--now %q: want RFC 3339", nowFlag)}
+				}
+				now = t.UTC()
+			}
 			fromT, toT, err := period(from, to, now)
 			if err != nil {
 				return usageError{err}
@@ -81,6 +88,7 @@ Exit code: 0 all stages agree on every settled hour, 1 they disagree, 2 usage er
 	f.StringVar(&to, "to", "", "end (exclusive), RFC 3339 or a duration ago (default: now)")
 	f.DurationVar(&grace, "grace", 10*time.Minute, "an hour is settled once it ended this long ago")
 	f.StringVar(&format, "format", "text", "output format: text or json")
+	f.StringVar(&nowFlag, "now", "", "the report's clock, RFC 3339 (default: the wall clock); decides which hours are settled")
 	return cmd
 }
 

@@ -1,0 +1,142 @@
+package archive
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/brooksdata/brooks/audit/ledger"
+	"github.com/brooksdata/brooks/internal/cass"
+	"github.com/brooksdata/brooks/internal/testenv"
+	"github.com/brooksdata/brooks/loadgen"
+	"github.com/brooksdata/brooks/pixel"
+)
+
+// ledgerKeyspace returns a fresh migrated keyspace name for one test and
+// a store on it.
+func ledgerKeyspace(t *testing.T) (string, *ledger.Store) {
+	t.Helper()
+	cfg := testenv.Require(t, testenv.Cassandra)
+	ks := testenv.Name("archive")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := cass.EnsureKeyspace(ctx, cfg.CassandraHosts, ks, 1); err != nil {
+		t.Fatal(err)
+	}
+	s, err := cass.Connect(cfg.CassandraHosts, ks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		s.Query("DROP KEYSPACE IF EXISTS " + ks).Exec()
+		s.Close()
+	})
+	if err := ledger.Migrate(ctx, s, ks); err != nil {
+		t.Fatal(err)
+	}
+	return ks, ledger.NewStore(s, ks)
+}
+
+// archived reads every closed part of the archive (hours around now) and
+// counts each event id; it also sums the manifests' tallies per customer.
+func archived(t testing.TB, sink Sink, from, to time.Time) (seen map[string]int, perCustomer map[string]ledger.Tally, parts int) {
+	t.Helper()
+	ctx := context.Background()
+	seen = map[string]int{}
+	perCustomer = map[string]ledger.Tally{}
+	customers, err := Customers(ctx, sink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range customers {
+		mans, _, err := Manifests(ctx, sink, c, from, to)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range mans {
+			parts++
+			tl, err := m.Tally()
+			if err != nil {
+				t.Fatal(err)
+			}
+			cur := perCustomer[c]
+			cur.Merge(tl)
+			perCustomer[c] = cur
+			err = ReadPart(ctx, sink, m, func(v []byte) error {
+				ev, err := pixel.Unmarshal(v)
+				if err != nil {
+					return err
+				}
+				seen[ev.EID]++
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return seen, perCustomer, parts
+}
+
+// waitArchived polls until the archive holds every expected event id (or
+// timeout), then returns what it holds.
+func waitArchived(t *testing.T, sink Sink, exp *loadgen.Expectations, from time.Time, timeout time.Duration) map[string]int {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		seen, _, _ := archived(t, sink, from, time.Now().Add(time.Hour))
+		missing := 0
+		for _, ids := range exp.EIDs {
+			for _, id := range ids {
+				if seen[id] == 0 {
+					missing++
+				}
+			}
+		}
+		if missing == 0 {
+			return seen
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after %s the archive still lacks %d acknowledged events", timeout, missing)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+// checkExactlyOnce fails unless seen holds every expected event id exactly
+// once and nothing else.
+func checkExactlyOnce(t *testing.T, seen map[string]int, exp *loadgen.Expectations) {
+	t.Helper()
+	want := map[string]bool{}
+	for _, ids := range exp.EIDs {
+		for _, id := range ids {
+			want[id] = true
+		}
+	}
+	var missing, doubled, extra int
+	for id := range want {
+		switch n := seen[id]; {
+		case n == 0:
+			missing++
+		case n > 1:
+			doubled++
+		}
+	}
+	for id := range seen {
+		if !want[id] {
+			extra++
+		}
+	}
+	if missing+doubled+extra > 0 {
+		t.Errorf("archive vs acknowledged: %d missing, %d in more than one closed part, %d never acknowledged (of %d)", missing, doubled, extra, len(want))
+	}
+}
+
+// tallyOf is the ledger tally of event ids.
+func tallyOf(ids []string) ledger.Tally {
+	var t ledger.Tally
+	for _, id := range ids {
+		t.Add(id)
+	}
+	return t
+}
