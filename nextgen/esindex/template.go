@@ -1,0 +1,48 @@
+package esindex
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/brooksdata/brooks/rollup"
+)
+
+// TemplateBody is the composable index template of g's indices: settings,
+// the alias, the fixed fields and the dynamic templates that map m_* to
+// long, d_* to keyword and v_* to keyword with doc values only (they are
+// counted with cardinality aggregations, never searched).
+func (n Names) TemplateBody(g rollup.Granularity) []byte {
+	body := map[string]any{
+		"index_patterns": []string{n.Pattern(g)},
+		"priority":       200,
+		"_meta":          map[string]any{"owner": "brooks nextgen", "schema": "rollup/v1", "granularity": string(g)},
+		"template": map[string]any{
+			"settings": map[string]any{
+				"number_of_shards":   1,
+				"number_of_replicas": 0,
+				"refresh_interval":   "1s",
+			},
+			"aliases": map[string]any{n.Alias(g): map[string]any{}},
+			"mappings": map[string]any{
+				"dynamic": true,
+				"dynamic_templates": []any{
+					map[string]any{"metrics": map[string]any{"match": MetricPrefix + "*", "mapping": map[string]any{"type": "long"}}},
+					map[string]any{"dimensions": map[string]any{"match": DimensionPrefix + "*", "mapping": map[string]any{"type": "keyword"}}},
+					map[string]any{"visitor_sets": map[string]any{"match": SetPrefix + "*", "mapping": map[string]any{"type": "keyword", "index": false}}},
+				},
+				"properties": map[string]any{
+					FieldCustomer:    map[string]any{"type": "keyword"},
+					FieldBucket:      map[string]any{"type": "date"},
+					FieldGranularity: map[string]any{"type": "keyword"},
+					FieldPartition:   map[string]any{"type": "integer"},
+					FieldOffset:      map[string]any{"type": "long"},
+				},
+			},
+		},
+	}
+	b, err := json.Marshal(body)
+	if err != nil {
+		panic(fmt.Sprintf("esindex: template: %v", err))
+	}
+	return b
+}
