@@ -1,0 +1,91 @@
+package queryengine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/brooksdata/brooks/pixel"
+	"github.com/brooksdata/brooks/query"
+)
+
+// RawReader reads the raw events of one customer and UTC hour (the raw
+// store's partition), as nextgen/rawstore does from Cassandra.
+type RawReader interface {
+	Read(ctx context.Context, customer string, hour time.Time) ([]pixel.Event, error)
+}
+
+// ErrNoRawStore is returned by Raw when the engine has no raw reader.
+var ErrNoRawStore = errors.New("raw drill-down is not configured")
+
+// RawRequest asks for the raw events of a customer's hour.
+type RawRequest struct {
+	Customer string
+	Hour     time.Time
+	// Type keeps only events of this type (pv, pp, se, ...) when set.
+	Type string
+	// URL keeps only events whose normalised URL is this when set.
+	URL string
+	// Limit caps the events returned (0: all).
+	Limit int
+}
+
+// RawAnswer is a drill-down: the events of one hour, oldest first.
+type RawAnswer struct {
+	ServedBy  string        `json:"served_by"`
+	Customer  string        `json:"customer"`
+	Hour      time.Time     `json:"hour"`
+	Total     int           `json:"total"`     // events matching, before Limit
+	Truncated bool          `json:"truncated"` // Limit cut the list
+	Events    []pixel.Event `json:"events"`
+}
+
+// Raw answers a drill-down from the raw store. Errors are
+// *query.InvalidError for a bad request, ErrNoRawStore, or *BackendError.
+func (e *Engine) Raw(ctx context.Context, r RawRequest) (*RawAnswer, error) {
+	if strings.TrimSpace(r.Customer) == "" {
+		return nil, &query.InvalidError{Field: "customer", Message: "is required"}
+	}
+	if e.opts.Customers != nil {
+		if _, err := e.opts.Customers.Get(r.Customer); err != nil {
+			return nil, &query.InvalidError{Field: "customer", Message: fmt.Sprintf("unknown customer %q (known: %s)", r.Customer, strings.Join(e.opts.Customers.IDs(), ", "))}
+		}
+	}
+	if r.Hour.IsZero() {
+		return nil, &query.InvalidError{Field: "hour", Message: "is required (RFC 3339, UTC, on the hour)"}
+	}
+	r.Hour = r.Hour.UTC()
+	if !r.Hour.Truncate(time.Hour).Equal(r.Hour) {
+		return nil, &query.InvalidError{Field: "hour", Message: fmt.Sprintf("%s is not on the hour (raw events are stored per UTC hour)", r.Hour.Format(time.RFC3339))}
+	}
+	if r.Limit < 0 {
+		return nil, &query.InvalidError{Field: "limit", Message: "must be 0 (all) or more"}
+	}
+	if e.opts.Raw == nil {
+		return nil, ErrNoRawStore
+	}
+	evs, err := e.opts.Raw.Read(ctx, r.Customer, r.Hour)
+	if err != nil {
+		return nil, &BackendError{Store: "cassandra", Err: fmt.Errorf("read raw events: %w", err)}
+	}
+	kept := evs[:0:0]
+	for _, ev := range evs {
+		if (r.Type == "" || ev.Type == r.Type) && (r.URL == "" || pixel.NormalizeURL(ev.URL) == r.URL) {
+			kept = append(kept, ev)
+		}
+	}
+	slices.SortStableFunc(kept, func(a, b pixel.Event) int {
+		if c := a.ReceivedAt.Compare(b.ReceivedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.EID, b.EID)
+	})
+	a := &RawAnswer{ServedBy: ServedBy, Customer: r.Customer, Hour: r.Hour, Total: len(kept), Events: kept}
+	if r.Limit > 0 && len(kept) > r.Limit {
+		a.Events, a.Truncated = kept[:r.Limit], true
+	}
+	return a, nil
+}

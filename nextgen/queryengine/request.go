@@ -1,0 +1,165 @@
+package queryengine
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+)
+
+// timeSource names the composite source of the bucket time; no dimension
+// is called "t".
+const timeSource = "t"
+
+// compositeAgg names the composite aggregation.
+const compositeAgg = "g"
+
+// request is one Elasticsearch search over the rollups: the documents of a
+// customer selected by the plan and the filters, grouped by dims (and time,
+// unless the plan is a total), with one aggregation per metric.
+type request struct {
+	customer string
+	plan     plan
+	filters  map[string][]string // dimension → accepted values (AND across dimensions)
+	restrict map[string][]string // more filters, from a top-N ranking pass
+	dims     []string            // group-by dimensions, in query order
+	withTime bool                // group by the plan's histogram
+	metrics  []string
+	pageSize int
+}
+
+// grouped reports whether the search pages through a composite aggregation
+// (it has at least one source); otherwise metrics are aggregated at the top.
+func (r *request) grouped() bool { return len(r.dims) > 0 || r.withTime }
+
+// body renders the search body; after is the composite after_key of the
+// previous page (nil for the first).
+func (r *request) body(after map[string]any) ([]byte, error) {
+	filter := []any{term(fieldCustomer, r.customer), r.partsFilter()}
+	for _, fs := range []map[string][]string{r.filters, r.restrict} {
+		for _, d := range slices.Sorted(maps.Keys(fs)) {
+			filter = append(filter, map[string]any{"terms": map[string]any{dimField(d): fs[d]}})
+		}
+	}
+	metricAggs := map[string]any{}
+	for _, m := range r.metrics {
+		if isDistinct(m) {
+			metricAggs[m] = map[string]any{"cardinality": map[string]any{"field": metricField(m), "precision_threshold": PrecisionThreshold}}
+		} else {
+			metricAggs[m] = map[string]any{"sum": map[string]any{"field": metricField(m)}}
+		}
+	}
+	b := map[string]any{
+		"size":             0,
+		"track_total_hits": !r.grouped(),
+		"query":            map[string]any{"bool": map[string]any{"filter": filter}},
+	}
+	if !r.grouped() {
+		b["aggs"] = metricAggs
+		return json.Marshal(b)
+	}
+	var sources []any
+	for _, d := range r.dims {
+		sources = append(sources, map[string]any{d: map[string]any{"terms": map[string]any{"field": dimField(d), "missing_bucket": true}}})
+	}
+	if r.withTime {
+		sources = append(sources, map[string]any{timeSource: map[string]any{"date_histogram": map[string]any{"field": fieldBucket, "fixed_interval": r.plan.histogram}}})
+	}
+	comp := map[string]any{"size": r.pageSize, "sources": sources}
+	if after != nil {
+		comp["after"] = after
+	}
+	b["aggs"] = map[string]any{compositeAgg: map[string]any{"composite": comp, "aggs": metricAggs}}
+	return json.Marshal(b)
+}
+
+// partsFilter selects the plan's documents: granularity and bucket range of
+// each part.
+func (r *request) partsFilter() any {
+	var should []any
+	for _, p := range r.plan.parts {
+		should = append(should, map[string]any{"bool": map[string]any{"filter": []any{
+			term(fieldGranularity, p.gran),
+			map[string]any{"range": map[string]any{fieldBucket: map[string]any{
+				"gte": p.from.UTC().Format(time.RFC3339), "lt": p.to.UTC().Format(time.RFC3339),
+			}}},
+		}}})
+	}
+	if len(should) == 1 {
+		return should[0]
+	}
+	return map[string]any{"bool": map[string]any{"should": should, "minimum_should_match": 1}}
+}
+
+func term(field, value string) any {
+	return map[string]any{"term": map[string]any{field: value}}
+}
+
+// searchResponse is the part of a search response the engine reads.
+type searchResponse struct {
+	Hits struct {
+		Total struct {
+			Value int64 `json:"value"`
+		} `json:"total"`
+	} `json:"hits"`
+	Aggregations map[string]json.RawMessage `json:"aggregations"`
+}
+
+type compositeResult struct {
+	AfterKey map[string]any               `json:"after_key"`
+	Buckets  []map[string]json.RawMessage `json:"buckets"`
+}
+
+type valueAgg struct {
+	Value *float64 `json:"value"`
+}
+
+// metricValues reads one value per metric from aggregations (a composite
+// bucket or the top level).
+func metricValues(aggs map[string]json.RawMessage, metrics []string) (map[string]float64, error) {
+	vals := make(map[string]float64, len(metrics))
+	for _, m := range metrics {
+		raw, ok := aggs[m]
+		if !ok {
+			return nil, fmt.Errorf("response lacks aggregation %q", m)
+		}
+		var v valueAgg
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return nil, fmt.Errorf("aggregation %q: %w", m, err)
+		}
+		if v.Value != nil {
+			vals[m] = *v.Value
+		}
+	}
+	return vals, nil
+}
+
+// bucketKey reads a composite bucket's key: the dimension values (null, a
+// document without the field, reads as "") and the bucket time.
+func bucketKey(raw json.RawMessage, dims []string, withTime bool) (map[string]string, time.Time, error) {
+	var key map[string]any
+	if err := json.Unmarshal(raw, &key); err != nil {
+		return nil, time.Time{}, fmt.Errorf("bucket key: %w", err)
+	}
+	k := make(map[string]string, len(dims))
+	for _, d := range dims {
+		switch v := key[d].(type) {
+		case string:
+			k[d] = v
+		case nil:
+			k[d] = ""
+		default:
+			return nil, time.Time{}, fmt.Errorf("bucket key %s: unexpected %T", d, v)
+		}
+	}
+	var t time.Time
+	if withTime {
+		ms, ok := key[timeSource].(float64)
+		if !ok {
+			return nil, time.Time{}, fmt.Errorf("bucket key %s: want epoch milliseconds, got %v", timeSource, key[timeSource])
+		}
+		t = time.UnixMilli(int64(ms)).UTC()
+	}
+	return k, t, nil
+}

@@ -1,0 +1,130 @@
+package queryengine
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"time"
+)
+
+// collect runs req against the rollups, paging through the composite
+// aggregation until its last page, and returns the values per series and
+// bucket. Nothing is truncated: an answer that would exceed MaxPoints is
+// an error.
+func (e *Engine) collect(ctx context.Context, req request) (*grid, error) {
+	g := newGrid(req.metrics)
+	indices := req.plan.indices(e.names, e.opts.Now().UTC().Add(day))
+	if len(indices) == 0 {
+		return g, nil
+	}
+	var after map[string]any
+	for page := 0; ; page++ {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		body, err := req.body(after)
+		if err != nil {
+			return nil, fmt.Errorf("encode search: %w", err)
+		}
+		var resp searchResponse
+		if err := e.search(ctx, indices, body, &resp); err != nil {
+			return nil, err
+		}
+		e.metrics.pages.Inc()
+		if !req.grouped() {
+			if resp.Hits.Total.Value == 0 {
+				return g, nil
+			}
+			vals, err := metricValues(resp.Aggregations, req.metrics)
+			if err != nil {
+				return nil, fmt.Errorf("read search: %w", err)
+			}
+			g.add(map[string]string{}, time.Time{}, vals)
+			return g, nil
+		}
+		var comp compositeResult
+		raw, ok := resp.Aggregations[compositeAgg]
+		if !ok {
+			return nil, fmt.Errorf("read search: no composite aggregation in response")
+		}
+		if err := json.Unmarshal(raw, &comp); err != nil {
+			return nil, fmt.Errorf("read search: %w", err)
+		}
+		for _, b := range comp.Buckets {
+			key, t, err := bucketKey(b["key"], req.dims, req.withTime)
+			if err != nil {
+				return nil, fmt.Errorf("read search: %w", err)
+			}
+			vals, err := metricValues(b, req.metrics)
+			if err != nil {
+				return nil, fmt.Errorf("read search: %w", err)
+			}
+			g.add(key, t, vals)
+		}
+		if g.points > e.opts.MaxPoints {
+			return nil, unsupported("answers of more than %d points (series × buckets); narrow the range or the filters, or rank with order_by and limit", e.opts.MaxPoints)
+		}
+		if len(comp.Buckets) < req.pageSize || comp.AfterKey == nil {
+			return g, nil
+		}
+		after = comp.AfterKey
+	}
+}
+
+// search runs one search on indices (missing indices mean no documents)
+// and decodes the response into out.
+func (e *Engine) search(ctx context.Context, indices []string, body []byte, out any) error {
+	start := time.Now()
+	res, err := e.es.Search(
+		e.es.Search.WithContext(ctx),
+		e.es.Search.WithIndex(indices...),
+		e.es.Search.WithBody(bytes.NewReader(body)),
+		e.es.Search.WithIgnoreUnavailable(true),
+		e.es.Search.WithAllowNoIndices(true),
+		e.es.Search.WithRequestCache(!e.opts.NoRequestCache),
+	)
+	e.metrics.esDuration.Observe(time.Since(start).Seconds())
+	if err != nil {
+		e.metrics.esErrors.WithLabelValues("transport").Inc()
+		return &BackendError{Store: "elasticsearch", Err: err}
+	}
+	defer res.Body.Close()
+	if res.IsError() {
+		b, _ := io.ReadAll(io.LimitReader(res.Body, 4096))
+		e.metrics.esErrors.WithLabelValues("status").Inc()
+		err := fmt.Errorf("search %s: %s: %s", indices[0], res.Status(), esReason(b))
+		if res.StatusCode >= 500 || res.StatusCode == 429 {
+			return &BackendError{Store: "elasticsearch", Err: err}
+		}
+		return err
+	}
+	if err := json.NewDecoder(res.Body).Decode(out); err != nil {
+		e.metrics.esErrors.WithLabelValues("decode").Inc()
+		return fmt.Errorf("decode search response: %w", err)
+	}
+	return nil
+}
+
+// esReason extracts the root cause from an Elasticsearch error body.
+func esReason(body []byte) string {
+	var eb struct {
+		Error struct {
+			Type      string `json:"type"`
+			Reason    string `json:"reason"`
+			RootCause []struct {
+				Type   string `json:"type"`
+				Reason string `json:"reason"`
+			} `json:"root_cause"`
+		} `json:"error"`
+	}
+	if json.Unmarshal(body, &eb) != nil || eb.Error.Type == "" {
+		return string(body)
+	}
+	if len(eb.Error.RootCause) > 0 {
+		rc := eb.Error.RootCause[0]
+		return rc.Type + ": " + rc.Reason
+	}
+	return eb.Error.Type + ": " + eb.Error.Reason
+}
