@@ -1,0 +1,185 @@
+package rawstore
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/gocql/gocql"
+	"golang.org/x/sync/errgroup"
+)
+
+// Outcome is what Insert decided about one record.
+type Outcome uint8
+
+const (
+	// Fresh: the record is its eid's origin (written now, or already stored
+	// from this very partition and offset by a run that crashed).
+	Fresh Outcome = iota + 1
+	// Duplicate: another record with the same eid came first.
+	Duplicate
+)
+
+func (o Outcome) String() string {
+	switch o {
+	case Fresh:
+		return "fresh"
+	case Duplicate:
+		return "duplicate"
+	}
+	return "unknown"
+}
+
+type origin struct {
+	partition int32
+	offset    int64
+}
+
+type group struct {
+	customer string
+	hour     time.Time
+}
+
+// Insert stores the records that are the origin of their eid and reports,
+// per record, whether it is Fresh or a Duplicate. Records must be in
+// partition order (as read); within the batch the first occurrence of an
+// eid is the origin. After Insert returns, a later batch sees these writes.
+func (s *Store) Insert(ctx context.Context, recs []Record) ([]Outcome, error) {
+	out := make([]Outcome, len(recs))
+	first := make(map[string]int, len(recs)) // eid -> index of its first record in the batch
+	groups := map[group][]string{}           // eids to look up, by the hour of their first record
+	for i := range recs {
+		eid := recs[i].Event.EID
+		if _, seen := first[eid]; seen {
+			out[i] = Duplicate
+			continue
+		}
+		first[eid] = i
+		g := group{recs[i].Event.Customer, recs[i].Hour()}
+		groups[g] = append(groups[g], eid)
+	}
+	stored, err := s.lookup(ctx, groups)
+	if err != nil {
+		return nil, err
+	}
+	var writes []int
+	for eid, i := range first {
+		o, found := stored[eid]
+		switch {
+		case !found:
+			out[i] = Fresh
+			writes = append(writes, i)
+		case o.partition == recs[i].Partition && o.offset == recs[i].Offset:
+			out[i] = Fresh // replay of the origin: already stored
+		default:
+			out[i] = Duplicate
+		}
+	}
+	if err := s.write(ctx, recs, writes); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+const lookupChunk = 100
+
+// lookup finds the stored origin of eids in each group's hour and the
+// LookbackHours-1 hours before it.
+func (s *Store) lookup(ctx context.Context, groups map[group][]string) (map[string]origin, error) {
+	type result struct {
+		eid string
+		o   origin
+	}
+	results := make(chan []result, 64)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(s.o.Concurrency)
+	done := make(chan map[string]origin, 1)
+	go func() {
+		found := map[string]origin{}
+		for rs := range results {
+			for _, r := range rs {
+				// The earliest offset is the origin if an eid was stored twice
+				// across hours (it cannot be, but be deterministic).
+				if prev, ok := found[r.eid]; !ok || r.o.offset < prev.offset {
+					found[r.eid] = r.o
+				}
+			}
+		}
+		done <- found
+	}()
+	for grp, eids := range groups {
+		for back := 0; back < s.o.LookbackHours; back++ {
+			hour := grp.hour.Add(-time.Duration(back) * time.Hour)
+			for lo := 0; lo < len(eids); lo += lookupChunk {
+				chunk := eids[lo:min(lo+lookupChunk, len(eids))]
+				g.Go(func() error {
+					it := s.s.Query(`SELECT eid, kafka_partition, kafka_offset FROM raw_events WHERE customer = ? AND hour = ? AND eid IN ?`,
+						grp.customer, hour, chunk).WithContext(gctx).Consistency(s.o.Consistency).Idempotent(true).Iter()
+					var (
+						rs  []result
+						r   result
+						off int64
+						p   int32
+					)
+					for it.Scan(&r.eid, &p, &off) {
+						r.o = origin{p, off}
+						rs = append(rs, r)
+					}
+					if err := it.Close(); err != nil {
+						return fmt.Errorf("look up eids %s %s: %w", grp.customer, hour.Format(time.RFC3339), err)
+					}
+					results <- rs
+					return nil
+				})
+			}
+		}
+	}
+	err := g.Wait()
+	close(results)
+	found := <-done
+	return found, err
+}
+
+// maxBatchBytes keeps unlogged batches under Cassandra's default
+// batch_size_fail_threshold (50 KiB).
+const maxBatchBytes = 40 << 10
+
+const insertCQL = `INSERT INTO raw_events (customer, hour, eid, received_at, type, kafka_partition, kafka_offset, event) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
+
+// write stores recs[idx...] in single-partition unlogged batches.
+func (s *Store) write(ctx context.Context, recs []Record, idx []int) error {
+	if len(idx) == 0 {
+		return nil
+	}
+	byPart := map[group][]int{}
+	for _, i := range idx {
+		g := group{recs[i].Event.Customer, recs[i].Hour()}
+		byPart[g] = append(byPart[g], i)
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(s.o.Concurrency)
+	for _, part := range byPart {
+		for len(part) > 0 {
+			n, size := 0, 0
+			for n < len(part) && (n == 0 || size+len(recs[part[n]].Value)+128 <= maxBatchBytes) {
+				size += len(recs[part[n]].Value) + 128
+				n++
+			}
+			chunk := part[:n]
+			part = part[n:]
+			g.Go(func() error {
+				b := s.s.NewBatch(gocql.UnloggedBatch).WithContext(gctx)
+				b.SetConsistency(s.o.Consistency)
+				for _, i := range chunk {
+					r := &recs[i]
+					b.Query(insertCQL, r.Event.Customer, r.Hour(), r.Event.EID, r.Event.ReceivedAt.UTC(), r.Event.Type, r.Partition, r.Offset, string(r.Value))
+				}
+				if err := s.s.ExecuteBatch(b); err != nil {
+					return fmt.Errorf("write raw events %s: %w", recs[chunk[0]].Event.Customer, err)
+				}
+				return nil
+			})
+		}
+	}
+	return g.Wait()
+}

@@ -1,0 +1,165 @@
+package rawstore
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"time"
+
+	"github.com/gocql/gocql"
+
+	"github.com/brooksdata/brooks/internal/cass"
+	"github.com/brooksdata/brooks/pixel"
+)
+
+// Table is the raw event table's name.
+const Table = "raw_events"
+
+const schema = `CREATE TABLE IF NOT EXISTS %s.raw_events (
+	customer text,
+	hour timestamp,
+	eid text,
+	received_at timestamp,
+	type text,
+	kafka_partition int,
+	kafka_offset bigint,
+	event text,
+	PRIMARY KEY ((customer, hour), eid)
+) WITH comment = 'brooks nextgen raw pixel events, one row per eid'`
+
+var validKeyspace = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9_]{0,47}$`)
+
+// Migrate creates the keyspace (SimpleStrategy, replication factor rf) and
+// the raw event table; it is idempotent.
+func Migrate(ctx context.Context, hosts []string, keyspace string, rf int) error {
+	if err := cass.EnsureKeyspace(ctx, hosts, keyspace, rf); err != nil {
+		return err
+	}
+	s, err := cass.Connect(hosts, keyspace)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if err := s.Query(fmt.Sprintf(schema, keyspace)).WithContext(ctx).Exec(); err != nil {
+		return fmt.Errorf("create table %s.%s: %w", keyspace, Table, err)
+	}
+	return nil
+}
+
+// Options tune a Store.
+type Options struct {
+	// LookbackHours is how many UTC hours, the record's own included, Insert
+	// searches for an earlier occurrence of an eid (default 2).
+	LookbackHours int
+	// Concurrency bounds the queries in flight per Insert (default 16).
+	Concurrency int
+	// Consistency of reads and writes (default One: a single node; use
+	// LocalQuorum for both with replication).
+	Consistency gocql.Consistency
+}
+
+// DefaultOptions returns the defaults.
+func DefaultOptions() Options {
+	return Options{LookbackHours: 2, Concurrency: 16, Consistency: gocql.One}
+}
+
+// Store reads and writes raw events.
+type Store struct {
+	s        *gocql.Session
+	keyspace string
+	o        Options
+}
+
+// Open connects to the keyspace (created by Migrate).
+func Open(hosts []string, keyspace string, o Options) (*Store, error) {
+	if !validKeyspace.MatchString(keyspace) {
+		return nil, fmt.Errorf("keyspace %q: want letters, digits and _ (at most 48), starting with a letter", keyspace)
+	}
+	d := DefaultOptions()
+	if o.LookbackHours <= 0 {
+		o.LookbackHours = d.LookbackHours
+	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = d.Concurrency
+	}
+	if o.Consistency == 0 {
+		o.Consistency = d.Consistency
+	}
+	s, err := cass.Connect(hosts, keyspace)
+	if err != nil {
+		return nil, err
+	}
+	return &Store{s: s, keyspace: keyspace, o: o}, nil
+}
+
+// Close ends the session.
+func (s *Store) Close() { s.s.Close() }
+
+// Ping checks that Cassandra answers (for /readyz).
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.s.Query(`SELECT release_version FROM system.local`).WithContext(ctx).Exec(); err != nil {
+		return fmt.Errorf("cassandra: %w", err)
+	}
+	return nil
+}
+
+// Record is one raw event with where it was read from Kafka.
+type Record struct {
+	Event     pixel.Event
+	Value     []byte // the Kafka record value, stored as is
+	Partition int32
+	Offset    int64
+}
+
+// Hour is the record's row partition hour (UTC).
+func (r *Record) Hour() time.Time { return r.Event.Hour() }
+
+// Read returns every stored event of customer in the UTC hour holding hour.
+func (s *Store) Read(ctx context.Context, customer string, hour time.Time) ([]pixel.Event, error) {
+	var out []pixel.Event
+	err := s.Each(ctx, customer, hour, func(r Record) error {
+		out = append(out, r.Event)
+		return nil
+	})
+	return out, err
+}
+
+// Each calls fn for every stored record of customer in the UTC hour holding
+// hour, in eid order, paging through the partition.
+func (s *Store) Each(ctx context.Context, customer string, hour time.Time, fn func(Record) error) error {
+	h := hour.UTC().Truncate(time.Hour)
+	it := s.s.Query(`SELECT kafka_partition, kafka_offset, event FROM raw_events WHERE customer = ? AND hour = ?`, customer, h).
+		WithContext(ctx).Consistency(s.o.Consistency).PageSize(5000).Iter()
+	var (
+		r     Record
+		value string
+	)
+	for it.Scan(&r.Partition, &r.Offset, &value) {
+		e, err := pixel.Unmarshal([]byte(value))
+		if err != nil {
+			it.Close()
+			return fmt.Errorf("read raw events %s %s: %w", customer, h.Format(time.RFC3339), err)
+		}
+		r.Event, r.Value = e, []byte(value)
+		if err := fn(r); err != nil {
+			it.Close()
+			return err
+		}
+	}
+	if err := it.Close(); err != nil {
+		return fmt.Errorf("read raw events %s %s: %w", customer, h.Format(time.RFC3339), err)
+	}
+	return nil
+}
+
+// Count returns the number of stored events of customer in an hour (the
+// ledger's Cassandra stage).
+func (s *Store) Count(ctx context.Context, customer string, hour time.Time) (int, error) {
+	var n int
+	err := s.s.Query(`SELECT count(*) FROM raw_events WHERE customer = ? AND hour = ?`, customer, hour.UTC().Truncate(time.Hour)).
+		WithContext(ctx).Consistency(s.o.Consistency).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count raw events: %w", err)
+	}
+	return n, nil
+}
