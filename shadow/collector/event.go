@@ -25,7 +25,9 @@ func BuildEvent(p map[string]string, receivedAt time.Time, nuid, userAgent strin
 	if len(p) > MaxFieldsPerEvent {
 		return e, reject(400, ReasonBadField, "%d fields in one event; at most %d", len(p), MaxFieldsPerEvent)
 	}
+	size := 0
 	for k, v := range p {
+		size += encodedLen(k) + encodedLen(v) + 2
 		if len(v) > MaxFieldBytes {
 			return e, reject(400, ReasonFieldTooLong, "field %q is %d bytes; at most %d", k, len(v), MaxFieldBytes)
 		}
@@ -64,6 +66,10 @@ func BuildEvent(p map[string]string, receivedAt time.Time, nuid, userAgent strin
 	ua := p["ua"]
 	if ua == "" {
 		ua = userAgent
+		size += encodedLen(ua)
+	}
+	if size > MaxEventBytes {
+		return e, reject(400, ReasonEventTooLarge, "event encodes to up to %d bytes; at most %d", size, MaxEventBytes)
 	}
 	if p["nuid"] != "" {
 		nuid = p["nuid"]
@@ -113,4 +119,24 @@ func extraFields(p map[string]string) map[string]string {
 		out[k] = v
 	}
 	return out
+}
+
+// encodedLen bounds the length of s as a JSON string in the record:
+// encoding/json writes <, > and & and control characters as \u00XX,
+// escapes " and \, and U+2028/U+2029 (3 bytes) as \u2028.
+func encodedLen(s string) int {
+	n := 2
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c < 0x20 || c == '<' || c == '>' || c == '&':
+			n += 6
+		case c == '"' || c == '\\':
+			n += 2
+		case c >= 0x80:
+			n += 2
+		default:
+			n++
+		}
+	}
+	return n
 }

@@ -28,6 +28,14 @@ const (
 	maxCustomerIDBytes = 128
 )
 
+// MaxEventBytes bounds the JSON that an event's parameters (and a
+// User-Agent header taken as ua) can encode to in its Kafka record, so every
+// accepted event fits in a record batch the broker takes (message.max.bytes,
+// 1 MB by default). encoding/json writes <, > and & and control characters
+// as six bytes each, so without it a request within every other limit could
+// make a record Kafka refuses: a 503 that the tracker retries forever.
+const MaxEventBytes = 256 << 10
+
 // Rejection is a 4xx: the reason label on /metrics and a message for the
 // sender.
 type Rejection struct {
@@ -54,6 +62,7 @@ const (
 	ReasonBodyTooLarge     = "body_too_large"
 	ReasonTooManyEvents    = "too_many_events"
 	ReasonFieldTooLong     = "field_too_long"
+	ReasonEventTooLarge    = "event_too_large"
 	ReasonBadField         = "bad_field"
 	ReasonMethodNotAllowed = "method_not_allowed"
 	ReasonBadContentType   = "bad_content_type"
