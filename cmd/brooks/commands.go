@@ -12,5 +12,6 @@ func commands(a *app) []*cobra.Command {
 		newArchiveCmd(a),
 		newLedgerCmd(a),
 		newDiffCmd(),
+		newNextgenCmd(a),
 	}
 }

@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/brooksdata/brooks/internal/obs"
+	"github.com/brooksdata/brooks/nextgen/engine"
+	"github.com/brooksdata/brooks/nextgen/esindex"
+	"github.com/brooksdata/brooks/nextgen/rawstore"
+	"github.com/brooksdata/brooks/shadow/tee"
+)
+
+// nextgenSubcommands are the `brooks nextgen` subcommands defined in other
+// files (serve, ...); each file adds its constructor in an init function.
+var nextgenSubcommands []func(*app) *cobra.Command
+
+// newNextgenCmd is `brooks nextgen`: System Two, see nextgen/README.md.
+func newNextgenCmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "nextgen",
+		Short: "System Two: raw events in Cassandra, rollups in Elasticsearch (run) and its query API",
+	}
+	cmd.AddCommand(newNextgenRunCmd(a))
+	for _, sub := range nextgenSubcommands {
+		cmd.AddCommand(sub(a))
+	}
+	return cmd
+}
+
+// newNextgenRunCmd is `brooks nextgen run`: the stream engine.
+func newNextgenRunCmd(a *app) *cobra.Command {
+	o := engine.DefaultOptions()
+	var addr string
+	var lookback int
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Consume the raw-pixel topic into Cassandra raw events and Elasticsearch 5m/1d rollups, exactly once in effect",
+		Long: `run consumes the raw-pixel topic in its own consumer group (--group), writes
+every event once per eid to Cassandra (raw_events, by customer and hour) and
+keeps the 5-minute and 1-day rollup documents in Elasticsearch. Each
+partition's writer stores the last applied offset in every document it owns
+and commits the Kafka offset only after the documents and raw rows are
+written, so a crash, SIGKILL or rebalance never counts an event twice or
+loses one. SIGTERM flushes, commits and leaves the group.
+Run 'brooks migrate' first (keyspace, table, index templates).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			customers, err := a.customers()
+			if err != nil {
+				return usageError{err}
+			}
+			es, err := esindex.Open(a.cfg.ElasticURL, a.cfg.IndexPrefix)
+			if err != nil {
+				return usageError{err}
+			}
+			ro := rawstore.DefaultOptions()
+			ro.LookbackHours = lookback
+			raw, err := rawstore.Open(a.cfg.CassandraHosts, a.cfg.Keyspace, ro)
+			if err != nil {
+				return err
+			}
+			defer raw.Close()
+			reg := obs.NewRegistry()
+			o.Brokers, o.Topic, o.Customers, o.Raw, o.ES = a.cfg.KafkaBrokers, a.cfg.Topic, customers, raw, es
+			o.Logger, o.Registerer, o.ShutdownTimeout = a.log, reg, a.cfg.ShutdownTimeout
+			eng, err := engine.New(o)
+			if err != nil {
+				return usageError{err}
+			}
+			mux := obs.NewMux(reg)
+			mux.AddReadyCheck("kafka", func(ctx context.Context) error { return tee.Ping(ctx, a.cfg.KafkaBrokers) })
+			mux.AddReadyCheck("cassandra", raw.Ping)
+			mux.AddReadyCheck("elasticsearch", es.Ping)
+			g, ctx := errgroup.WithContext(cmd.Context())
+			g.Go(func() error { return obs.Serve(ctx, a.log, addr, mux, 5*time.Second) })
+			g.Go(func() error { return eng.Run(ctx) })
+			return g.Wait()
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&addr, "http-addr", "127.0.0.1:9184", "listen address for /metrics, /healthz and /readyz")
+	f.StringVar(&o.Group, "group", o.Group, "Kafka consumer group")
+	f.DurationVar(&o.FlushInterval, "flush-interval", o.FlushInterval, "how often each partition writes its changed rollup documents and commits")
+	f.IntVar(&o.MaxBatch, "max-batch", o.MaxBatch, "most records per raw-store batch and rollup step")
+	f.IntVar(&o.BulkDocs, "bulk-docs", o.BulkDocs, "most documents per Elasticsearch _bulk request")
+	f.DurationVar(&o.IdleEvict, "idle-evict", o.IdleEvict, "drop clean rollup documents untouched this long from memory")
+	f.DurationVar(&o.RetentionInterval, "retention-interval", o.RetentionInterval, "how often to delete expired rollup indices (negative: never)")
+	f.DurationVar(&o.SessionTimeout, "session-timeout", o.SessionTimeout, "consumer-group session timeout (how soon a dead engine's partitions move)")
+	f.IntVar(&lookback, "dedupe-hours", rawstore.DefaultOptions().LookbackHours, "UTC hours (the event's own included) searched for an earlier event with the same eid")
+	return cmd
+}
+
+// nextgenMigrate creates the raw event keyspace and table and installs the
+// rollup index templates (the migrate step of nextgen).
+func nextgenMigrate(ctx context.Context, hosts []string, keyspace, esURL, prefix string) error {
+	if err := rawstore.Migrate(ctx, hosts, keyspace, 1); err != nil {
+		return err
+	}
+	es, err := esindex.Open(esURL, prefix)
+	if err != nil {
+		return err
+	}
+	return es.EnsureTemplates(ctx)
+}

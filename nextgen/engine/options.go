@@ -1,0 +1,127 @@
+package engine
+
+import (
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/brooksdata/brooks/nextgen/esindex"
+	"github.com/brooksdata/brooks/nextgen/rawstore"
+	"github.com/brooksdata/brooks/pixel"
+	"github.com/brooksdata/brooks/rollup"
+)
+
+// DefaultGroup is the engine's Kafka consumer group.
+const DefaultGroup = "brooks-nextgen"
+
+// Options configure an Engine. Brokers, Topic, Customers, Raw and ES are
+// required; the rest have defaults (DefaultOptions).
+type Options struct {
+	Brokers []string
+	Topic   string
+	// Group is the consumer group (DefaultGroup).
+	Group string
+
+	Customers *pixel.Customers
+	// Registry defines metrics and dimensions (rollup.DefaultRegistry).
+	Registry *rollup.Registry
+	// Raw stores raw events and decides eid origins.
+	Raw *rawstore.Store
+	// ES writes and reads rollup documents.
+	ES *esindex.Client
+
+	// FlushInterval is how often a partition bulk-writes its dirty
+	// documents and then commits its offset (1s): the freshness floor.
+	FlushInterval time.Duration
+	// MaxBatch is the most records a partition takes into one raw-store
+	// insert and rollup step (5000).
+	MaxBatch int
+	// MaxDirty pauses consumption while a flush is in flight and this many
+	// documents wait for the next one (50000).
+	MaxDirty int
+	// BulkDocs caps documents per _bulk request (2000).
+	BulkDocs int
+	// IdleEvict drops clean documents untouched this long from memory (5m);
+	// they are read back from Elasticsearch if needed again.
+	IdleEvict time.Duration
+	// RetentionInterval is how often expired indices are deleted (1h; 0
+	// uses the default, negative disables).
+	RetentionInterval time.Duration
+	// ShutdownTimeout bounds the final flush and commit (30s).
+	ShutdownTimeout time.Duration
+	// SessionTimeout of the consumer group membership (10s): a killed
+	// engine's partitions move after this long.
+	SessionTimeout time.Duration
+
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer
+	// Now is the clock (time.Now), for retention decisions.
+	Now func() time.Time
+}
+
+// DefaultOptions returns the tuning defaults.
+func DefaultOptions() Options {
+	return Options{
+		Group:             DefaultGroup,
+		FlushInterval:     time.Second,
+		MaxBatch:          5000,
+		MaxDirty:          50000,
+		BulkDocs:          2000,
+		IdleEvict:         5 * time.Minute,
+		RetentionInterval: time.Hour,
+		ShutdownTimeout:   30 * time.Second,
+		SessionTimeout:    10 * time.Second,
+	}
+}
+
+func (o *Options) setDefaults() error {
+	switch {
+	case len(o.Brokers) == 0:
+		return errors.New("engine: no Kafka brokers")
+	case o.Topic == "":
+		return errors.New("engine: no topic")
+	case o.Customers == nil:
+		return errors.New("engine: no customers")
+	case o.Raw == nil:
+		return errors.New("engine: no raw store")
+	case o.ES == nil:
+		return errors.New("engine: no Elasticsearch client")
+	}
+	d := DefaultOptions()
+	if o.Group == "" {
+		o.Group = d.Group
+	}
+	if o.Registry == nil {
+		o.Registry = rollup.DefaultRegistry
+	}
+	if o.FlushInterval <= 0 {
+		o.FlushInterval = d.FlushInterval
+	}
+	if o.MaxBatch <= 0 {
+		o.MaxBatch = d.MaxBatch
+	}
+	if o.MaxDirty <= 0 {
+		o.MaxDirty = d.MaxDirty
+	}
+	if o.BulkDocs <= 0 {
+		o.BulkDocs = d.BulkDocs
+	}
+	if o.IdleEvict <= 0 {
+		o.IdleEvict = d.IdleEvict
+	}
+	if o.RetentionInterval == 0 {
+		o.RetentionInterval = d.RetentionInterval
+	}
+	if o.ShutdownTimeout <= 0 {
+		o.ShutdownTimeout = d.ShutdownTimeout
+	}
+	if o.SessionTimeout <= 0 {
+		o.SessionTimeout = d.SessionTimeout
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return nil
+}

@@ -1,0 +1,346 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/brooksdata/brooks/nextgen/esindex"
+	"github.com/brooksdata/brooks/nextgen/rawstore"
+	"github.com/brooksdata/brooks/pixel"
+	"github.com/brooksdata/brooks/rollup"
+)
+
+// partition is the one writer of a Kafka partition's rollup documents for
+// one generation. Three goroutines feed it: a fetcher (Kafka → records), an
+// ingester (decode, raw store insert and eid decision, in batches) and,
+// one at a time, a flush (bulk write). The partition's own goroutine owns
+// the table: it applies batches, snapshots dirty documents, handles flush
+// results and commits.
+type partition struct {
+	e     *Engine
+	gen   *kafka.Generation
+	id    int
+	label string
+	start int64
+	log   *slog.Logger
+	table *table
+
+	applied   int64     // offset after the last record applied (or assigned start)
+	committed int64     // last committed offset
+	oldest    time.Time // receive time of the oldest event applied since the last snapshot
+}
+
+// batch is a run of consecutive records, decoded and with their eid
+// outcomes decided by the raw store.
+type batch struct {
+	recs     []rawstore.Record
+	outcomes []rawstore.Outcome
+	next     int64 // offset after the batch's last record
+}
+
+func newPartition(e *Engine, gen *kafka.Generation, pa kafka.PartitionAssignment) *partition {
+	return &partition{
+		e: e, gen: gen, id: pa.ID, label: strconv.Itoa(pa.ID), start: pa.Offset,
+		log:   e.log.With("partition", pa.ID, "generation", gen.ID),
+		table: newTable(e.o.Registry, e.o.ES), applied: -1, committed: -1,
+	}
+}
+
+// run consumes until ctx (shutdown) or gctx (rebalance) ends, then flushes
+// and commits what it applied.
+func (p *partition) run(ctx, gctx context.Context) error {
+	done, stop := context.WithCancel(ctx)
+	defer stop()
+	go func() {
+		select {
+		case <-gctx.Done():
+			stop()
+		case <-done.Done():
+		}
+	}()
+	o := p.e.o
+	reader := kafka.NewReader(kafka.ReaderConfig{
+		Brokers: o.Brokers, Topic: o.Topic, Partition: p.id,
+		MinBytes: 1, MaxBytes: 16 << 20, MaxWait: 100 * time.Millisecond, QueueCapacity: 4096,
+	})
+	if err := reader.SetOffset(p.start); err != nil {
+		reader.Close()
+		return err
+	}
+	if p.start >= 0 {
+		p.applied, p.committed = p.start, p.start
+	}
+	p.log.Info("partition assigned", "offset", p.start)
+
+	msgs := make(chan kafka.Message, o.MaxBatch)
+	prepared := make(chan *batch, 1)
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); p.fetch(done, reader, msgs) }()
+	go func() { defer wg.Done(); p.ingest(done, msgs, prepared) }()
+
+	ticker := time.NewTicker(o.FlushInterval)
+	defer ticker.Stop()
+	results := make(chan flushResult, 1)
+	inFlight := false
+	var runErr error
+loop:
+	for {
+		in := prepared
+		if inFlight && p.table.dirty >= o.MaxDirty {
+			in = nil // backpressure: wait for the flush
+		}
+		select {
+		case <-done.Done():
+			break loop
+		case b := <-in:
+			if err := p.apply(done, b); err != nil {
+				if done.Err() == nil {
+					runErr = err
+				}
+				break loop
+			}
+		case <-ticker.C:
+			if !inFlight && (p.table.dirty > 0 || p.applied > p.committed) {
+				inFlight = true
+				job := p.snapshot()
+				go func() { results <- p.write(done, job) }()
+			}
+			p.table.evict(time.Now().Add(-o.IdleEvict))
+			p.e.m.cells.WithLabelValues(p.label).Set(float64(len(p.table.entries)))
+		case r := <-results:
+			inFlight = false
+			if err := p.finish(done, r); err != nil {
+				runErr = err
+				break loop
+			}
+		}
+	}
+	stop()
+	wg.Wait()
+	reader.Close()
+	if inFlight {
+		r := <-results
+		if err := p.finish(context.Background(), r); err != nil {
+			return errors.Join(runErr, err)
+		}
+	}
+	if runErr != nil {
+		return runErr // documents may be behind a newer owner: do not write
+	}
+	return p.drain()
+}
+
+// drain is the final flush on shutdown or rebalance: write everything
+// applied, then commit, within ShutdownTimeout.
+func (p *partition) drain() error {
+	ctx, cancel := context.WithTimeout(context.Background(), p.e.o.ShutdownTimeout)
+	defer cancel()
+	for attempt := 0; ; attempt++ {
+		if p.table.dirty == 0 && p.applied <= p.committed {
+			p.log.Info("partition released", "committed", p.committed)
+			return nil
+		}
+		if err := p.finish(ctx, p.write(ctx, p.snapshot())); err != nil {
+			return err
+		}
+		if p.table.dirty == 0 {
+			p.commit(p.applied)
+			p.log.Info("partition released", "committed", p.committed, "flushes", attempt+1)
+			return nil
+		}
+		if ctx.Err() != nil {
+			return errors.New("final flush did not finish before the shutdown timeout; the next owner replays from the last commit")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// fetch reads records in order into msgs until ctx ends.
+func (p *partition) fetch(ctx context.Context, r *kafka.Reader, msgs chan<- kafka.Message) {
+	for n := 0; ; n++ {
+		m, err := r.FetchMessage(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				p.log.Warn("fetch", "err", err)
+			}
+			return
+		}
+		select {
+		case msgs <- m:
+		case <-ctx.Done():
+			return
+		}
+		if n%1024 == 0 {
+			p.e.m.lag.WithLabelValues(p.label).Set(float64(r.Lag()))
+		}
+	}
+}
+
+// ingest takes what msgs holds (up to MaxBatch), decodes it, lets the raw
+// store write it and decide eid origins, and hands the batch on.
+func (p *partition) ingest(ctx context.Context, msgs <-chan kafka.Message, out chan<- *batch) {
+	o := p.e.o
+	for {
+		var first kafka.Message
+		select {
+		case first = <-msgs:
+		case <-ctx.Done():
+			return
+		}
+		ms := []kafka.Message{first}
+	more:
+		for len(ms) < o.MaxBatch {
+			select {
+			case m := <-msgs:
+				ms = append(ms, m)
+			default:
+				break more
+			}
+		}
+		b := &batch{next: ms[len(ms)-1].Offset + 1, recs: make([]rawstore.Record, 0, len(ms))}
+		for _, m := range ms {
+			e, err := pixel.Unmarshal(m.Value)
+			if err != nil {
+				p.e.m.dropped.WithLabelValues("decode").Inc()
+				p.log.Warn("undecodable record skipped", "offset", m.Offset, "err", err)
+				continue
+			}
+			b.recs = append(b.recs, rawstore.Record{Event: e, Value: m.Value, Partition: int32(m.Partition), Offset: m.Offset})
+		}
+		for attempt := 0; ; attempt++ {
+			start := time.Now()
+			outcomes, err := o.Raw.Insert(ctx, b.recs)
+			if err == nil {
+				p.e.m.rawInsert.Observe(time.Since(start).Seconds())
+				b.outcomes = outcomes
+				break
+			}
+			if ctx.Err() != nil {
+				return
+			}
+			p.log.Warn("raw store insert failed; retrying", "attempt", attempt+1, "records", len(b.recs), "err", err)
+			if !sleep(ctx, backoff(attempt)) {
+				return
+			}
+		}
+		select {
+		case out <- b:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// apply rolls a batch up into the table: documents not in memory are read
+// back first, then each fresh record is applied to its cells unless their
+// watermark already covers its offset.
+func (p *partition) apply(ctx context.Context, b *batch) error {
+	o := p.e.o
+	m := p.e.m
+	now := o.Now()
+	grans := rollup.Granularities
+	type item struct {
+		f      rollup.Fact
+		offset int64
+		keys   []rollup.Key
+	}
+	items := make([]item, 0, len(b.recs))
+	var missing []rollup.Key
+	queued := map[rollup.Key]bool{}
+	for i := range b.recs {
+		r := &b.recs[i]
+		if b.outcomes[i] == rawstore.Duplicate {
+			m.records.WithLabelValues("duplicate").Inc()
+			continue
+		}
+		c, err := o.Customers.Get(r.Event.Customer)
+		if err != nil {
+			m.dropped.WithLabelValues("unknown_customer").Inc()
+			continue
+		}
+		f := o.Registry.Fact(&r.Event, c)
+		if !o.Registry.Contributes(&f) {
+			m.records.WithLabelValues("ignored").Inc()
+			continue
+		}
+		keys := o.Registry.Keys(int32(p.id), &f, grans)
+		live := keys[:0]
+		for _, k := range keys {
+			if esindex.BucketExpired(k.Granularity, k.Bucket, now) {
+				m.dropped.WithLabelValues("expired_" + string(k.Granularity)).Inc()
+				continue
+			}
+			live = append(live, k)
+			if p.table.entries[k] == nil && !queued[k] {
+				queued[k] = true
+				missing = append(missing, k)
+			}
+		}
+		items = append(items, item{f: f, offset: r.Offset, keys: live})
+	}
+	if len(missing) > 0 {
+		for attempt := 0; ; attempt++ {
+			start := time.Now()
+			found, err := p.table.load(ctx, missing, now)
+			if err == nil {
+				m.loadTime.Observe(time.Since(start).Seconds())
+				m.loaded.WithLabelValues("true").Add(float64(found))
+				m.loaded.WithLabelValues("false").Add(float64(len(missing) - found))
+				break
+			}
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			p.log.Warn("loading rollup docs failed; retrying", "attempt", attempt+1, "docs", len(missing), "err", err)
+			if !sleep(ctx, backoff(attempt)) {
+				return ctx.Err()
+			}
+		}
+	}
+	for i := range items {
+		it := &items[i]
+		applied := false
+		for _, k := range it.keys {
+			en := p.table.entries[k]
+			if en.cell.Apply(&it.f, it.offset) {
+				applied = true
+				en.touched = now
+				p.table.markDirty(en)
+			}
+		}
+		if applied {
+			m.records.WithLabelValues("applied").Inc()
+			if rt := it.f.Event.ReceivedAt; p.oldest.IsZero() || rt.Before(p.oldest) {
+				p.oldest = rt
+			}
+		} else {
+			m.records.WithLabelValues("replayed").Inc()
+		}
+	}
+	p.applied = b.next
+	p.e.setStatus(Status{Partition: p.id, Applied: p.applied, Committed: p.committed})
+	return nil
+}
+
+func backoff(attempt int) time.Duration {
+	d := 100 * time.Millisecond << min(attempt, 6)
+	return min(d, 5*time.Second)
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
