@@ -99,7 +99,7 @@ func testOptions(brokers []string, topic, group string, sink Sink, store LedgerW
 
 // runArchiver runs an archiver until stop (or the end of the test); stop
 // fails the test if Run returned an error.
-func runArchiver(t *testing.T, o Options) (*Archiver, func()) {
+func runArchiver(t testing.TB, o Options) (*Archiver, func()) {
 	t.Helper()
 	a, err := New(o)
 	if err != nil {

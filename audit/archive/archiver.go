@@ -247,8 +247,9 @@ func (a *Archiver) consume(ctx context.Context, gen *kafka.Generation, pa kafka.
 		MinBytes:  1,
 		MaxBytes:  16 << 20,
 		// kafka-go keeps 1s of a fetch's wait for the round trip; a
-		// shorter MaxWait leaves too little and idle fetches time out.
-		MaxWait:     3 * time.Second,
+		// shorter MaxWait leaves too little and idle fetches time out. The
+		// broker holds an idle fetch 0.5s: shutdown waits at most that.
+		MaxWait:     1500 * time.Millisecond,
 		ErrorLogger: kafka.LoggerFunc(func(msg string, args ...any) { a.log.Warn("kafka reader: " + fmt.Sprintf(msg, args...)) }),
 	})
 	defer r.Close()

@@ -3,11 +3,15 @@ package archive
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"io/fs"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -142,14 +146,16 @@ func TestArchiveSurvivesSIGKILL(t *testing.T) {
 	}
 	args := []string{"archive", "--group", group, "--roll-interval", "700ms", "--session-timeout", "6s", "--http-addr", "127.0.0.1:0"}
 
-	// Traffic for ~8 s at a steady rate, in the background.
+	// Traffic for ~15 s at a steady rate, in the background, so both kills
+	// and the restarts (each waits out the dead member's 6 s session)
+	// happen while events flow.
 	type result struct {
 		rep *loadgen.Report
 		err error
 	}
 	sent := make(chan result, 1)
 	go func() {
-		rep, err := loadgen.Run(context.Background(), loadgen.Options{Target: p.URL, Seed: 7, Events: 8000, Rate: 1000, Batch: 10, Concurrency: 4})
+		rep, err := loadgen.Run(context.Background(), loadgen.Options{Target: p.URL, Seed: 7, Events: 6000, Rate: 400, Batch: 10, Concurrency: 4})
 		sent <- result{rep, err}
 	}()
 
@@ -173,6 +179,26 @@ func TestArchiveSurvivesSIGKILL(t *testing.T) {
 	exp := res.rep.Expectations
 	waitArchived(t, NewLocalMust(t, dir), exp, start, 90*time.Second)
 	time.Sleep(1500 * time.Millisecond) // room for doubles to show up
+
+	// The running archiver serves its health and metrics.
+	base := "http://" + httpAddr(t, last.log)
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if _, code := httpGet(t, base+"/readyz"); code == 200 {
+			break
+		}
+	}
+	for path, want := range map[string]string{"/healthz": "ok", "/readyz": "ready", "/metrics": "brooks_archive_parts_closed_total"} {
+		body, code := httpGet(t, base+path)
+		if code != 200 || !strings.Contains(body, want) {
+			t.Errorf("GET %s: %d %.200s", path, code, body)
+		}
+	}
+	metrics, _ := httpGet(t, base+"/metrics")
+	for _, l := range strings.Split(metrics, "\n") {
+		if strings.HasPrefix(l, "brooks_archive_skipped_total") || strings.HasPrefix(l, "brooks_archive_events_total") {
+			t.Logf("last archiver: %s", l)
+		}
+	}
 
 	if err := last.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -241,6 +267,69 @@ func TestArchiveSurvivesSIGKILL(t *testing.T) {
 			t.Errorf("brooks archive verify --customer %s: exit %d\n%s", c, code, out)
 		}
 	}
+
+	// A doubled event in the archive stage: brooks ledger says so and exits 1.
+	var c string
+	for c = range exp.EIDs {
+		break
+	}
+	dup := exp.EIDs[c][0]
+	hours, _ := store.Read(testenv.Context(t, time.Minute), c, start, time.Now().Add(time.Hour))
+	var h time.Time
+	for h = range hours {
+		break
+	}
+	if err := store.Record(testenv.Context(t, time.Minute), ledger.StageArchive, "test", "dup", map[ledger.Key]ledger.Tally{{Customer: c, Hour: h}: tallyOf([]string{dup})}); err != nil {
+		t.Fatal(err)
+	}
+	out, code := runBrooks(t, env, "ledger", "--customer", c, "--from", start.Format(time.RFC3339), "--now", settled, "--format", "json")
+	var rep struct {
+		OK    bool `json:"ok"`
+		Hours []struct {
+			Status   string           `json:"status"`
+			Findings []ledger.Finding `json:"findings"`
+		} `json:"hours"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("brooks ledger --format json: %v\n%s", err, out)
+	}
+	found := false
+	for _, hr := range rep.Hours {
+		for _, f := range hr.Findings {
+			found = found || (hr.Status == ledger.StatusMismatch && f.Message == "archive: 1 more than collector")
+		}
+	}
+	if code != 1 || rep.OK || !found {
+		t.Errorf("brooks ledger with a doubled archive event: exit %d\n%s", code, out)
+	}
+}
+
+// httpAddr finds the address the archiver logged it listens on.
+func httpAddr(t *testing.T, logPath string) string {
+	t.Helper()
+	re := regexp.MustCompile(`msg="http listening".* addr=(\S+)`)
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		b, _ := os.ReadFile(logPath)
+		if m := re.FindSubmatch(b); m != nil {
+			return string(m[1])
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("no http address in %s", logPath)
+	return ""
+}
+
+func httpGet(t *testing.T, url string) (string, int) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Errorf("GET %s: %v", url, err)
+		return "", 0
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b), resp.StatusCode
 }
 
 // runBrooks runs a short brooks command and returns its output and exit code.
@@ -269,7 +358,7 @@ func checkCommittedToEnd(t *testing.T, brokers []string, topic, group string) {
 }
 
 // waitCommittedToEnd waits until the group committed every partition's end.
-func waitCommittedToEnd(t *testing.T, brokers []string, topic, group string, timeout time.Duration) {
+func waitCommittedToEnd(t testing.TB, brokers []string, topic, group string, timeout time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {

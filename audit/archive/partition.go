@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
-
-	"github.com/brooksdata/brooks/pixel"
 )
 
 // Close reasons written in manifests and metrics.
@@ -149,14 +147,14 @@ func (w *partitionWorker) handle(ctx context.Context, m kafka.Message) error {
 	opts := &w.a.opts
 	w.hwm = m.HighWaterMark
 	customer, eid, hour := InvalidCustomer, "", m.Time.UTC().Truncate(time.Hour)
-	ev, err := pixel.Unmarshal(m.Value)
+	ev, err := decodeHead(m.Value)
 	switch {
 	case err != nil:
 		w.a.m.invalid.WithLabelValues("decode").Inc()
 	case !ValidCustomer(ev.Customer):
 		w.a.m.invalid.WithLabelValues("customer").Inc()
 	default:
-		customer, eid, hour = ev.Customer, ev.EID, ev.Hour()
+		customer, eid, hour = ev.Customer, ev.EID, ev.ReceivedAt.UTC().Truncate(time.Hour)
 	}
 	if customer == InvalidCustomer {
 		w.a.log.Warn("archiving an invalid record under "+InvalidCustomer, "partition", w.id, "offset", m.Offset, "err", err)

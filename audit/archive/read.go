@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/brooksdata/brooks/audit/ledger"
-	"github.com/brooksdata/brooks/pixel"
 )
 
 // MaxLine is the longest record ReadPart accepts.
@@ -158,12 +157,12 @@ func Verify(ctx context.Context, sink Sink, customer string, from, to time.Time)
 		var wrong []string
 		err := ReadPart(ctx, sink, m, func(line []byte) error {
 			n++
-			ev, err := pixel.Unmarshal(line)
+			ev, err := decodeHead(line)
 			if err != nil || !ValidCustomer(ev.Customer) {
 				invalid++
 				return nil
 			}
-			if ev.Customer != m.Customer || !ev.Hour().Equal(m.Hour) {
+			if ev.Customer != m.Customer || !ev.ReceivedAt.UTC().Truncate(time.Hour).Equal(m.Hour) {
 				if len(wrong) < 3 {
 					wrong = append(wrong, fmt.Sprintf("event %s of %s at %s", ev.EID, ev.Customer, ev.ReceivedAt.Format(time.RFC3339)))
 				}
