@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -195,7 +196,14 @@ func (c *Collector) networkUserID(w http.ResponseWriter, r *http.Request) string
 		return ck.Value
 	}
 	id := uuid.NewString()
-	http.SetCookie(w, &http.Cookie{Name: "sp", Value: id, Path: "/", MaxAge: 365 * 24 * 3600, HttpOnly: true, SameSite: http.SameSiteNoneMode, Secure: r.TLS != nil})
+	ck := &http.Cookie{Name: "sp", Value: id, Path: "/", MaxAge: 365 * 24 * 3600, HttpOnly: true, SameSite: http.SameSiteLaxMode}
+	// Browsers send a cookie cross-site only with SameSite=None, and accept
+	// SameSite=None only on a Secure cookie, so that needs HTTPS (directly
+	// or at a proxy that says so).
+	if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
+		ck.SameSite, ck.Secure = http.SameSiteNoneMode, true
+	}
+	http.SetCookie(w, ck)
 	return id
 }
 

@@ -21,12 +21,14 @@ import (
 // milliseconds, not seconds.
 func NewWriter(brokers []string, topic string) *kafka.Writer {
 	return &kafka.Writer{
-		Addr:                   kafka.TCP(brokers...),
-		Topic:                  topic,
-		Balancer:               &kafka.Murmur2Balancer{},
-		RequiredAcks:           kafka.RequireAll,
-		BatchSize:              1000,
-		BatchBytes:             8 << 20,
+		Addr:         kafka.TCP(brokers...),
+		Topic:        topic,
+		Balancer:     &kafka.Murmur2Balancer{},
+		RequiredAcks: kafka.RequireAll,
+		BatchSize:    1000,
+		// Below the broker's default message.max.bytes (1 MiB): a larger
+		// batch would be refused for good, and every retry answered 503.
+		BatchBytes:             900 << 10,
 		BatchTimeout:           2 * time.Millisecond,
 		MaxAttempts:            3,
 		WriteBackoffMin:        50 * time.Millisecond,

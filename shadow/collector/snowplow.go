@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -107,25 +108,44 @@ func ParseEnvelope(body []byte) ([]map[string]string, error) {
 	}
 	out := make([]map[string]string, 0, len(env.Data))
 	for i, raw := range env.Data {
-		var m map[string]any
-		if err := json.Unmarshal(raw, &m); err != nil || m == nil {
-			return nil, reject(400, ReasonBadEnvelope, "data[%d] is not a JSON object of event fields", i)
-		}
-		p := make(map[string]string, len(m))
-		for k, v := range m {
-			switch x := v.(type) {
-			case string:
-				p[k] = x
-			case float64:
-				p[k] = strconv.FormatFloat(x, 'f', -1, 64)
-			case bool:
-				p[k] = strconv.FormatBool(x)
-			case nil:
-			default:
-				return nil, reject(400, ReasonBadField, "data[%d].%s must be a string, number or boolean", i, k)
-			}
+		p, err := decodeEventFields(raw)
+		if err != nil {
+			return nil, reject(400, err.reason, "data[%d]%s", i, err.msg)
 		}
 		out = append(out, p)
 	}
 	return out, nil
+}
+
+type fieldError struct{ reason, msg string }
+
+// decodeEventFields reads one payload item. Trackers send string values, the
+// fast path; numbers (kept exactly as written) and booleans are accepted and
+// turned into strings.
+func decodeEventFields(raw json.RawMessage) (map[string]string, *fieldError) {
+	var p map[string]string
+	if err := json.Unmarshal(raw, &p); err == nil && p != nil {
+		return p, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil || m == nil {
+		return nil, &fieldError{ReasonBadEnvelope, " is not a JSON object of event fields"}
+	}
+	p = make(map[string]string, len(m))
+	for k, v := range m {
+		switch x := v.(type) {
+		case string:
+			p[k] = x
+		case json.Number:
+			p[k] = x.String()
+		case bool:
+			p[k] = strconv.FormatBool(x)
+		case nil:
+		default:
+			return nil, &fieldError{ReasonBadField, "." + k + " must be a string, number or boolean"}
+		}
+	}
+	return p, nil
 }
