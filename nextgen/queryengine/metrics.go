@@ -40,7 +40,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}),
 		esErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "brooks_nextgen_query_search_errors_total",
-			Help: "Failed Elasticsearch searches, by reason (transport, status, decode).",
+			Help: "Failed Elasticsearch searches, by reason (transport, status, decode, partial).",
 		}, []string{"reason"}),
 	}
 	if reg != nil {

@@ -8,14 +8,22 @@ import (
 	"strings"
 	"time"
 
+	"github.com/brooksdata/brooks/nextgen/rawstore"
 	"github.com/brooksdata/brooks/pixel"
 	"github.com/brooksdata/brooks/query"
 )
 
 // RawReader reads the raw events of one customer and UTC hour (the raw
-// store's partition), as nextgen/rawstore does from Cassandra.
+// store's partition) with where Kafka had them: *rawstore.Store.
 type RawReader interface {
-	Read(ctx context.Context, customer string, hour time.Time) ([]pixel.Event, error)
+	Each(ctx context.Context, customer string, hour time.Time, fn func(rawstore.Record) error) error
+}
+
+// RawEvent is a stored event and its Kafka partition and offset.
+type RawEvent struct {
+	pixel.Event
+	Partition int32 `json:"kafka_partition"`
+	Offset    int64 `json:"kafka_offset"`
 }
 
 // ErrNoRawStore is returned by Raw when the engine has no raw reader.
@@ -33,14 +41,15 @@ type RawRequest struct {
 	Limit int
 }
 
-// RawAnswer is a drill-down: the events of one hour, oldest first.
+// RawAnswer is a drill-down: the events of one hour, oldest first (by
+// receive time, then eid).
 type RawAnswer struct {
-	ServedBy  string        `json:"served_by"`
-	Customer  string        `json:"customer"`
-	Hour      time.Time     `json:"hour"`
-	Total     int           `json:"total"`     // events matching, before Limit
-	Truncated bool          `json:"truncated"` // Limit cut the list
-	Events    []pixel.Event `json:"events"`
+	ServedBy  string     `json:"served_by"`
+	Customer  string     `json:"customer"`
+	Hour      time.Time  `json:"hour"`
+	Total     int        `json:"total"`     // events matching, before Limit
+	Truncated bool       `json:"truncated"` // Limit cut the list
+	Events    []RawEvent `json:"events"`
 }
 
 // Raw answers a drill-down from the raw store. Errors are
@@ -67,17 +76,21 @@ func (e *Engine) Raw(ctx context.Context, r RawRequest) (*RawAnswer, error) {
 	if e.opts.Raw == nil {
 		return nil, ErrNoRawStore
 	}
-	evs, err := e.opts.Raw.Read(ctx, r.Customer, r.Hour)
-	if err != nil {
-		return nil, &BackendError{Store: "cassandra", Err: fmt.Errorf("read raw events: %w", err)}
-	}
-	kept := evs[:0:0]
-	for _, ev := range evs {
+	var kept []RawEvent
+	err := e.opts.Raw.Each(ctx, r.Customer, r.Hour, func(rec rawstore.Record) error {
+		ev := rec.Event
 		if (r.Type == "" || ev.Type == r.Type) && (r.URL == "" || pixel.NormalizeURL(ev.URL) == r.URL) {
-			kept = append(kept, ev)
+			kept = append(kept, RawEvent{Event: ev, Partition: rec.Partition, Offset: rec.Offset})
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, &BackendError{Store: "cassandra", Err: err}
 	}
-	slices.SortStableFunc(kept, func(a, b pixel.Event) int {
+	if kept == nil {
+		kept = []RawEvent{}
+	}
+	slices.SortStableFunc(kept, func(a, b RawEvent) int {
 		if c := a.ReceivedAt.Compare(b.ReceivedAt); c != 0 {
 			return c
 		}

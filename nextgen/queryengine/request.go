@@ -98,6 +98,11 @@ func term(field, value string) any {
 
 // searchResponse is the part of a search response the engine reads.
 type searchResponse struct {
+	TimedOut bool `json:"timed_out"`
+	Shards   struct {
+		Total  int `json:"total"`
+		Failed int `json:"failed"`
+	} `json:"_shards"`
 	Hits struct {
 		Total struct {
 			Value int64 `json:"value"`

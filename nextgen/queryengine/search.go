@@ -75,7 +75,7 @@ func (e *Engine) collect(ctx context.Context, req request) (*grid, error) {
 
 // search runs one search on indices (missing indices mean no documents)
 // and decodes the response into out.
-func (e *Engine) search(ctx context.Context, indices []string, body []byte, out any) error {
+func (e *Engine) search(ctx context.Context, indices []string, body []byte, out *searchResponse) error {
 	start := time.Now()
 	res, err := e.es.Search(
 		e.es.Search.WithContext(ctx),
@@ -83,6 +83,7 @@ func (e *Engine) search(ctx context.Context, indices []string, body []byte, out 
 		e.es.Search.WithBody(bytes.NewReader(body)),
 		e.es.Search.WithIgnoreUnavailable(true),
 		e.es.Search.WithAllowNoIndices(true),
+		e.es.Search.WithAllowPartialSearchResults(false),
 		e.es.Search.WithRequestCache(!e.opts.NoRequestCache),
 	)
 	e.metrics.esDuration.Observe(time.Since(start).Seconds())
@@ -103,6 +104,11 @@ func (e *Engine) search(ctx context.Context, indices []string, body []byte, out 
 	if err := json.NewDecoder(res.Body).Decode(out); err != nil {
 		e.metrics.esErrors.WithLabelValues("decode").Inc()
 		return fmt.Errorf("decode search response: %w", err)
+	}
+	if sh := out.Shards; sh.Failed > 0 || out.TimedOut {
+		// Partial results would be wrong answers: never pass them on.
+		e.metrics.esErrors.WithLabelValues("partial").Inc()
+		return &BackendError{Store: "elasticsearch", Err: fmt.Errorf("search %s: %d of %d shards failed (timed out: %v)", indices[0], sh.Failed, sh.Total, out.TimedOut)}
 	}
 	return nil
 }
