@@ -194,3 +194,38 @@ func counterValue(c prometheus.Counter) float64 {
 	c.Write(&m)
 	return m.GetCounter().GetValue()
 }
+
+// TestRebalanceKeepsExactlyOnce runs two archivers in one group on one
+// archive; when one leaves, the other closes its parts, commits, and takes
+// over every partition. Every event stays in exactly one closed part.
+func TestRebalanceKeepsExactlyOnce(t *testing.T) {
+	p := stacktest.Start(t)
+	sink := NewLocalMust(t, t.TempDir())
+	start := time.Now().UTC()
+	group := testenv.Name("archive")
+	a, stopA := runArchiver(t, testOptions(p.Cfg.KafkaBrokers, p.Cfg.Topic, group, sink, nil))
+	b, stopB := runArchiver(t, testOptions(p.Cfg.KafkaBrokers, p.Cfg.Topic, group, sink, nil))
+
+	all := loadgen.NewExpectations()
+	send := func(seed uint64) {
+		exp := stacktest.Send(t, p, loadgen.Options{Seed: seed, Events: 2000, Batch: 20})
+		for c, ids := range exp.EIDs {
+			all.EIDs[c] = append(all.EIDs[c], ids...)
+			all.Sent[c] += exp.Sent[c]
+		}
+		waitArchived(t, sink, all, start, time.Minute)
+	}
+	send(11)
+	if counterValue(a.m.generations) < 1 || counterValue(b.m.generations) < 1 {
+		t.Fatalf("generations joined: a %v, b %v", counterValue(a.m.generations), counterValue(b.m.generations))
+	}
+	stopA() // leaves the group: b is rebalanced onto every partition
+	send(12)
+	stopB()
+	seen, _, parts := archived(t, sink, start, time.Now().Add(time.Hour))
+	checkExactlyOnce(t, seen, all)
+	t.Logf("%d events in %d parts; b joined %v generations", len(seen), parts, counterValue(b.m.generations))
+	if counterValue(b.m.generations) < 2 {
+		t.Errorf("b never rebalanced (generations %v)", counterValue(b.m.generations))
+	}
+}
