@@ -1,0 +1,72 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/brooksdata/brooks/internal/obs"
+	"github.com/brooksdata/brooks/nextgen/api"
+	"github.com/brooksdata/brooks/nextgen/esindex"
+	"github.com/brooksdata/brooks/nextgen/queryengine"
+	"github.com/brooksdata/brooks/nextgen/rawstore"
+)
+
+// The `brooks nextgen` parent and its nextgenSubcommands list are in
+// nextgen_run_cmd.go.
+func init() { nextgenSubcommands = append(nextgenSubcommands, newNextgenServeCmd) }
+
+// newNextgenServeCmd is `brooks nextgen serve`: the query API. The logic
+// is nextgen/api and nextgen/queryengine.
+func newNextgenServeCmd(a *app) *cobra.Command {
+	addr := api.DefaultAddr
+	withRaw := true
+	o := queryengine.DefaultOptions()
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the query language over the Elasticsearch rollups (POST /v1/query) and raw drill-down from Cassandra (GET /v1/raw)",
+		Example: `  brooks nextgen serve --http-addr 127.0.0.1:8082
+  curl -s localhost:8082/v1/query -d '{"customer":"acme.example","metrics":["pageviews","visitors"],
+    "from":"2026-11-25T00:00:00Z","to":"2026-11-26T00:00:00Z","interval":"1d"}'`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			customers, err := a.customers()
+			if err != nil {
+				return usageError{err}
+			}
+			es, err := esindex.Open(a.cfg.ElasticURL, a.cfg.IndexPrefix)
+			if err != nil {
+				return usageError{err}
+			}
+			reg := obs.NewRegistry()
+			o.Customers, o.Logger, o.Registerer = customers, a.log, reg
+			var raw *rawstore.Store
+			if withRaw {
+				raw, err = rawstore.Open(a.cfg.CassandraHosts, a.cfg.Keyspace, rawstore.DefaultOptions())
+				if err != nil {
+					return fmt.Errorf("raw drill-down: %w (run `brooks migrate`, or --raw=false)", err)
+				}
+				defer raw.Close()
+				o.Raw = raw
+			}
+			eng, err := queryengine.New(es, o)
+			if err != nil {
+				return usageError{err}
+			}
+			srv := api.New(eng, api.Options{Addr: addr, Registry: reg, Logger: a.log, ShutdownGrace: a.cfg.ShutdownTimeout})
+			srv.AddReadyCheck("elasticsearch", es.Ping)
+			if raw != nil {
+				srv.AddReadyCheck("cassandra", raw.Ping)
+			}
+			a.log.Info("nextgen query api", "addr", addr, "elastic", a.cfg.ElasticURL, "index_prefix", a.cfg.IndexPrefix, "raw", withRaw)
+			return srv.Run(cmd.Context())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&addr, "http-addr", addr, "listen address of the query API, /metrics, /healthz and /readyz")
+	f.BoolVar(&withRaw, "raw", withRaw, "connect to Cassandra for GET /v1/raw drill-down")
+	f.IntVar(&o.PageSize, "page-size", o.PageSize, "composite aggregation page size of the Elasticsearch searches")
+	f.IntVar(&o.MaxPoints, "max-points", o.MaxPoints, "largest answer in points (series x buckets); bigger queries get 422")
+	f.DurationVar(&o.Timeout, "query-timeout", o.Timeout, "longest time one query may take")
+	return cmd
+}
