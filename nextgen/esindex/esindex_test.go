@@ -1,0 +1,246 @@
+package esindex_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/elastic/go-elasticsearch/v8/esapi"
+
+	"github.com/brooksdata/brooks/internal/testenv"
+	"github.com/brooksdata/brooks/nextgen/esindex"
+	"github.com/brooksdata/brooks/pixel"
+	"github.com/brooksdata/brooks/rollup"
+)
+
+// open returns a client on a unique prefix with templates installed, and
+// deletes the prefix's indices and templates when the test ends.
+func open(t *testing.T) (*esindex.Client, context.Context) {
+	t.Helper()
+	cfg := testenv.Require(t, testenv.Elasticsearch)
+	c, err := esindex.Open(cfg.ElasticURL, testenv.Name("esidx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := testenv.Context(t, 2*time.Minute)
+	if err := c.EnsureTemplates(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.EnsureTemplates(ctx); err != nil {
+		t.Fatalf("templates are not idempotent: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := c.DeleteAll(context.Background()); err != nil {
+			t.Logf("cleanup: %v", err)
+		}
+	})
+	return c, ctx
+}
+
+func write(t *testing.T, ctx context.Context, c *esindex.Client, cells []*rollup.Cell) {
+	t.Helper()
+	var ws []esindex.Write
+	for _, cell := range cells {
+		ws = append(ws, esindex.Write{Index: c.Names.Index(cell.Key.Granularity, cell.BucketStart()), ID: esindex.DocID(cell.Registry(), cell.Key, cell.Dims()),
+			Doc: esindex.AppendDoc(nil, cell), Create: true})
+	}
+	res, err := c.Bulk(ctx, ws)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range res {
+		if !r.OK() {
+			t.Fatalf("write %s: %d %s %s", ws[i].ID, r.Status, r.ErrType, r.ErrReason)
+		}
+	}
+	if err := c.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func search(t *testing.T, ctx context.Context, c *esindex.Client, index, body string) map[string]any {
+	t.Helper()
+	res, err := esapi.SearchRequest{Index: []string{index}, Body: strings.NewReader(body)}.Do(ctx, c.ES)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var out map[string]any
+	if err := json.NewDecoder(res.Body).Decode(&out); err != nil || res.IsError() {
+		t.Fatalf("search %s: %s %v %v", index, res.Status(), err, out)
+	}
+	return out["aggregations"].(map[string]any)
+}
+
+func aggValue(aggs map[string]any, name string) float64 {
+	return aggs[name].(map[string]any)["value"].(float64)
+}
+
+// A metric and a dimension added to the registry are written to the
+// existing index without a reindex (dynamic templates), and documents
+// written before read them as 0 / "".
+func TestNewMetricWithoutReindex(t *testing.T) {
+	c, ctx := open(t)
+	cs := testenv.Customers(t)
+	at := time.Now().UTC().Truncate(time.Hour)
+	mk := func(reg *rollup.Registry, events ...pixel.Event) []*rollup.Cell {
+		r := rollup.New(cs, rollup.Options{Registry: reg, Granularities: []rollup.Granularity{rollup.OneDay}})
+		for i := range events {
+			if err := r.Add(0, int64(i), &events[i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return r.Cells()
+	}
+	pv := func(eid string) pixel.Event {
+		return pixel.Event{EID: eid, Customer: "acme.example", Type: "pv", ReceivedAt: at, DUID: "v" + eid, VisitIndex: 1, URL: "https://acme.example/post/" + eid}
+	}
+	write(t, ctx, c, mk(rollup.DefaultRegistry, pv("1"), pv("2")))
+
+	clicks := rollup.Metric{Name: "outbound_clicks", Kind: rollup.Sum, Amount: func(f *rollup.Fact) int64 {
+		if f.Event.Type == "se" && f.Event.SECategory == "link" {
+			return 1
+		}
+		return 0
+	}}
+	lang := rollup.Dimension{Name: "language", Value: func(f *rollup.Fact) string { return f.Event.Raw["lang"] }}
+	ext := rollup.MustRegistry(append(rollup.DefaultMetrics(), clicks), append(rollup.DefaultDimensions(), lang))
+	click := pixel.Event{EID: "3", Customer: "acme.example", Type: "se", SECategory: "link", SEAction: "click", ReceivedAt: at, URL: "https://acme.example/post/9", Raw: map[string]string{"lang": "de"}}
+	write(t, ctx, c, mk(ext, click, pv("4")))
+
+	idx := c.Names.Alias(rollup.OneDay)
+	aggs := search(t, ctx, c, idx, `{"size":0,"aggs":{"clicks":{"sum":{"field":"m_outbound_clicks"}},"pv":{"sum":{"field":"m_pageviews"}},
+		"de":{"filter":{"term":{"d_language":"de"}}},"docs":{"value_count":{"field":"offset"}}}}`)
+	if got := aggValue(aggs, "clicks"); got != 1 {
+		t.Errorf("sum of the new metric = %v, want 1", got)
+	}
+	if got := aggValue(aggs, "pv"); got != 3 {
+		t.Errorf("pageviews over old and new docs = %v, want 3", got)
+	}
+	if got := aggs["de"].(map[string]any)["doc_count"].(float64); got != 1 {
+		t.Errorf("docs with the new dimension = %v, want 1", got)
+	}
+	if got := aggValue(aggs, "docs"); got != 4 {
+		t.Errorf("docs = %v, want 4", got)
+	}
+
+	res, err := esapi.IndicesGetMappingRequest{Index: []string{idx}}.Do(ctx, c.ES)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var mapping map[string]struct {
+		Mappings struct {
+			Properties map[string]struct {
+				Type string `json:"type"`
+			} `json:"properties"`
+		} `json:"mappings"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&mapping); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range mapping {
+		p := m.Mappings.Properties
+		if p["m_outbound_clicks"].Type != "long" || p["d_language"].Type != "keyword" || p["v_visitors"].Type != "keyword" || p["bucket"].Type != "date" {
+			t.Errorf("mapping: %+v", p)
+		}
+	}
+
+	// An old document read back with the extended registry: 0 and "".
+	old := mk(rollup.DefaultRegistry, pv("1"))[0]
+	got, err := c.MGet(ctx, []esindex.DocRef{{Index: c.Names.Index(rollup.OneDay, at), ID: esindex.DocID(rollup.DefaultRegistry, old.Key, old.Dims())}})
+	if err != nil || !got[0].Found {
+		t.Fatalf("mget old doc: %v %+v", err, got)
+	}
+	cell, err := esindex.DecodeDoc(ext, got[0].Source)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cell.Sum("outbound_clicks") != 0 || cell.Dim("language") != "" || cell.Sum("pageviews") != 1 {
+		t.Errorf("old doc with the new registry: clicks %d language %q pageviews %d", cell.Sum("outbound_clicks"), cell.Dim("language"), cell.Sum("pageviews"))
+	}
+}
+
+// Visitors merge across buckets, partitions and tuples through the v_*
+// sets and a cardinality aggregation. Below precision_threshold the count
+// is near-exact; above it, HyperLogLog++ with precision p has relative
+// standard error 1.04/sqrt(2^p) (p = 18 at the maximum threshold 40000:
+// 0.2%). The test allows 3 standard errors.
+func TestVisitorsMergeWithStatedError(t *testing.T) {
+	c, ctx := open(t)
+	reg := rollup.DefaultRegistry
+	day := time.Now().UTC().Truncate(24 * time.Hour)
+	tests := []struct {
+		name      string
+		visitors  int
+		threshold int
+		maxRelErr float64
+	}{
+		{"below threshold is near-exact", 5000, 40000, 0.001},
+		{"above threshold within 3 standard errors", 60000, 40000, 3 * 1.04 / math.Sqrt(1<<18)},
+		{"default threshold 3000 within 3 standard errors", 20000, 3000, 3 * 1.04 / math.Sqrt(1<<14)},
+	}
+	for ti, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			customer := fmt.Sprintf("test%d.example", ti)
+			// Each visitor appears in 3 of 12 cells: 4 partitions × 3 hourly
+			// buckets × 2 URLs would double count if summed.
+			var cells []*rollup.Cell
+			for p := int32(0); p < 4; p++ {
+				for b := 0; b < 3; b++ {
+					k := rollup.Key{Customer: customer, Granularity: rollup.FiveMinutes, Bucket: day.Add(time.Duration(b) * time.Hour).Unix(), Partition: p,
+						Tuple: reg.Tuple([]string{fmt.Sprintf("https://x/%d", b%2), "", "direct", "", "desktop"})}
+					cells = append(cells, reg.NewCell(k))
+				}
+			}
+			for v := 0; v < tt.visitors; v++ {
+				id := fmt.Sprintf("%08x-visitor-%d", v*2654435761, v)
+				for j := 0; j < 3; j++ {
+					_ = cells[(v+j*5)%len(cells)].AddMember("visitors", id)
+				}
+			}
+			write(t, ctx, c, cells)
+			aggs := search(t, ctx, c, c.Names.Pattern(rollup.FiveMinutes), fmt.Sprintf(
+				`{"size":0,"query":{"term":{"customer":%q}},"aggs":{"v":{"cardinality":{"field":"v_visitors","precision_threshold":%d}}}}`, customer, tt.threshold))
+			got := aggValue(aggs, "v")
+			relErr := math.Abs(got-float64(tt.visitors)) / float64(tt.visitors)
+			t.Logf("%d visitors, threshold %d: estimate %.0f (relative error %.5f, allowed %.5f)", tt.visitors, tt.threshold, got, relErr, tt.maxRelErr)
+			if relErr > tt.maxRelErr {
+				t.Errorf("estimate %.0f for %d visitors: relative error %.5f > %.5f", got, tt.visitors, relErr, tt.maxRelErr)
+			}
+		})
+	}
+}
+
+func TestMGetMissingIndexAndRetention(t *testing.T) {
+	c, ctx := open(t)
+	got, err := c.MGet(ctx, []esindex.DocRef{{Index: c.Names.Index(rollup.FiveMinutes, time.Now()), ID: "nope"}})
+	if err != nil || got[0].Found {
+		t.Fatalf("mget in a missing index: %+v %v", got, err)
+	}
+	now := time.Now().UTC()
+	reg := rollup.DefaultRegistry
+	var cells []*rollup.Cell
+	for _, age := range []time.Duration{0, 7 * 24 * time.Hour, 10 * 24 * time.Hour} {
+		cell := reg.NewCell(rollup.Key{Customer: "a", Granularity: rollup.FiveMinutes, Bucket: rollup.FiveMinutes.Bucket(now.Add(-age))})
+		_ = cell.SetSum("pageviews", 1)
+		cells = append(cells, cell)
+	}
+	write(t, ctx, c, cells)
+	deleted, err := c.DeleteExpired(ctx, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := c.Names.Index(rollup.FiveMinutes, now.Add(-10*24*time.Hour))
+	if len(deleted) != 1 || deleted[0] != want {
+		t.Fatalf("deleted %v, want [%s]", deleted, want)
+	}
+	left, _ := c.Indices(ctx, rollup.FiveMinutes)
+	if len(left) != 2 {
+		t.Errorf("indices left: %v", left)
+	}
+}
