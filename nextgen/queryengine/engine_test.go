@@ -9,6 +9,7 @@ import (
 	"github.com/brooksdata/brooks/internal/testenv"
 	"github.com/brooksdata/brooks/nextgen/esindex"
 	"github.com/brooksdata/brooks/nextgen/queryengine"
+	"github.com/brooksdata/brooks/nextgen/queryengine/enginetest"
 	"github.com/brooksdata/brooks/query"
 )
 
@@ -16,7 +17,7 @@ func newEngine(t testing.TB, c *esindex.Client, pageSize int) *queryengine.Engin
 	t.Helper()
 	o := queryengine.DefaultOptions()
 	o.Customers = testenv.Customers(t)
-	o.Now = func() time.Time { return fixtureNow }
+	o.Now = func() time.Time { return enginetest.Now }
 	o.PageSize = pageSize
 	e, err := queryengine.New(c, o)
 	if err != nil {
@@ -31,15 +32,15 @@ func newEngine(t testing.TB, c *esindex.Client, pageSize int) *queryengine.Engin
 // counts within the stated bound. Each query runs with the default page
 // size and with pages of 7 buckets, so composite paging is exercised.
 func TestEngineMatchesTruth(t *testing.T) {
-	c := openIndex(t)
+	c := enginetest.OpenIndex(t)
 	customers := testenv.Customers(t)
-	events := genEvents(42, 6000, fixtureNow)
-	writeEvents(t, c, customers, events, fixtureNow)
+	events := enginetest.GenEvents(42, 6000, enginetest.Now)
+	enginetest.WriteEvents(t, c, customers, events, enginetest.Now)
 	engines := map[string]*queryengine.Engine{"default pages": newEngine(t, c, 1000), "pages of 7": newEngine(t, c, 7)}
 
 	all := query.Metrics
-	now5 := fixtureNow.Truncate(5 * time.Minute)
-	today := fixtureNow.Truncate(24 * time.Hour)
+	now5 := enginetest.Now.Truncate(5 * time.Minute)
+	today := enginetest.Now.Truncate(24 * time.Hour)
 	tests := []struct {
 		name string
 		q    query.Query
@@ -67,20 +68,20 @@ func TestEngineMatchesTruth(t *testing.T) {
 		for _, cust := range []string{"acme.example", "globex.example"} {
 			q := tt.q
 			q.Customer = cust
-			want := truth(t, customers, events, q)
+			want := enginetest.Truth(t, customers, events, q)
 			for name, e := range engines {
 				t.Run(tt.name+"/"+cust+"/"+name, func(t *testing.T) {
 					got, err := e.Execute(testenv.Context(t, time.Minute), q)
 					if err != nil {
 						t.Fatal(err)
 					}
-					sameAnswer(t, want, got, q)
+					enginetest.SameAnswer(t, want, got, q)
 				})
 			}
 		}
 	}
 	// The table must not pass vacuously: the main queries have data.
-	if a := truth(t, customers, events, query.Query{Customer: "acme.example", Metrics: all, GroupBy: []string{"url"}, From: now5.Add(-24 * time.Hour), To: now5, Interval: "5m"}); len(a.Series) < 5 {
+	if a := enginetest.Truth(t, customers, events, query.Query{Customer: "acme.example", Metrics: all, GroupBy: []string{"url"}, From: now5.Add(-24 * time.Hour), To: now5, Interval: "5m"}); len(a.Series) < 5 {
 		t.Fatalf("fixture too thin: %d series", len(a.Series))
 	}
 }
@@ -89,8 +90,8 @@ func TestEngineMatchesTruth(t *testing.T) {
 // query.Validate's): unknown customers (400) and ranges it cannot answer
 // (422), each with a message naming the fix.
 func TestEngineRejects(t *testing.T) {
-	e := newEngine(t, openIndex(t), 1000)
-	today := fixtureNow.Truncate(24 * time.Hour)
+	e := newEngine(t, enginetest.OpenIndex(t), 1000)
+	today := enginetest.Now.Truncate(24 * time.Hour)
 	tests := []struct {
 		name    string
 		q       query.Query

@@ -1,4 +1,15 @@
-package queryengine_test
+// Package enginetest helps test nextgen's query side against the real
+// Elasticsearch: seeded pixel events (GenEvents), rolled up by the one
+// aggregation path and written as rollup documents under a unique index
+// prefix (OpenIndex, WriteEvents, WriteDocs), and an oracle that answers
+// any query exactly from the raw events (Truth) with the comparison the
+// engine's answers are held to (SameAnswer).
+//
+//	c := enginetest.OpenIndex(t)
+//	events := enginetest.GenEvents(42, 6000, enginetest.Now)
+//	enginetest.WriteEvents(t, c, customers, events, enginetest.Now)
+//	enginetest.SameAnswer(t, enginetest.Truth(t, customers, events, q), answer, q)
+package enginetest
 
 import (
 	"context"
@@ -16,14 +27,14 @@ import (
 	"github.com/brooksdata/brooks/rollup"
 )
 
-// fixtureNow is the fixed clock of the fixture tests: every event lies
+// Now is the fixed clock of the fixture tests: every event lies
 // before it, and retention is judged at it.
-var fixtureNow = time.Date(2026, 11, 25, 17, 32, 10, 0, time.UTC)
+var Now = time.Date(2026, 11, 25, 17, 32, 10, 0, time.UTC)
 
-// openIndex returns an esindex client on a unique index prefix with the
+// OpenIndex returns an esindex client on a unique index prefix with the
 // rollup templates in place; the indices and templates are deleted when the
 // test ends.
-func openIndex(t testing.TB) *esindex.Client {
+func OpenIndex(t testing.TB) *esindex.Client {
 	t.Helper()
 	cfg := testenv.Require(t, testenv.Elasticsearch)
 	c, err := esindex.Open(cfg.ElasticURL, testenv.Name("qe"))
@@ -44,12 +55,12 @@ func openIndex(t testing.TB) *esindex.Client {
 	return c
 }
 
-// writeEvents rolls events up with the one aggregation code path (rollup,
+// WriteEvents rolls events up with the one aggregation code path (rollup,
 // deduplicating by eid), as the stream engine does, and writes the cells to
 // Elasticsearch as rollup documents; cells of indices past retention at now
 // are left out (retention would have deleted them). Partition i%6 and increasing
 // offsets stand in for Kafka's.
-func writeEvents(t testing.TB, c *esindex.Client, customers *pixel.Customers, events []pixel.Event, now time.Time) {
+func WriteEvents(t testing.TB, c *esindex.Client, customers *pixel.Customers, events []pixel.Event, now time.Time) {
 	t.Helper()
 	r := rollup.New(customers, rollup.Options{})
 	for i := range events {
@@ -70,15 +81,15 @@ func writeEvents(t testing.TB, c *esindex.Client, customers *pixel.Customers, ev
 			Doc:   esindex.AppendDoc(nil, cell),
 		})
 	}
-	writeDocs(t, c, writes)
+	WriteDocs(t, c, writes)
 }
 
-// writeDocs bulk-indexes new documents, refreshes the indices and waits
+// WriteDocs bulk-indexes new documents, refreshes the indices and waits
 // until searches see every document.
-func writeDocs(t testing.TB, c *esindex.Client, writes []esindex.Write) {
+func WriteDocs(t testing.TB, c *esindex.Client, writes []esindex.Write) {
 	t.Helper()
 	ctx := testenv.Context(t, 5*time.Minute)
-	want := countDocs(t, c) + len(writes)
+	want := CountDocs(t, c) + len(writes)
 	for len(writes) > 0 {
 		n := min(len(writes), 2000)
 		res, err := c.Bulk(ctx, writes[:n])
@@ -96,7 +107,7 @@ func writeDocs(t testing.TB, c *esindex.Client, writes []esindex.Write) {
 		if err := c.Refresh(ctx); err != nil {
 			t.Fatal(err)
 		}
-		n := countDocs(t, c)
+		n := CountDocs(t, c)
 		if n == want {
 			return
 		}
@@ -107,9 +118,9 @@ func writeDocs(t testing.TB, c *esindex.Client, writes []esindex.Write) {
 	}
 }
 
-// countDocs counts the documents searches see in the prefix's rollup
+// CountDocs counts the documents searches see in the prefix's rollup
 // indices.
-func countDocs(t testing.TB, c *esindex.Client) int {
+func CountDocs(t testing.TB, c *esindex.Client) int {
 	t.Helper()
 	res, err := esapi.CountRequest{Index: []string{c.Names.Prefix + "-rollup-*"}, AllowNoIndices: esapi.BoolPtr(true)}.Do(testenv.Context(t, time.Minute), c.ES)
 	if err != nil {
@@ -128,12 +139,12 @@ func countDocs(t testing.TB, c *esindex.Client) int {
 	return out.Count
 }
 
-// genEvents makes n pixels for the three customers of the repository's
+// GenEvents makes n pixels for the three customers of the repository's
 // customers file: mostly in the 26 hours before now, some in the days
 // before (partly past 5-minute retention), some up to two years back; with
 // tracking parameters, fragments and case to normalise, every referrer
 // category and device, and about 3% retried pixels (same eid again).
-func genEvents(seed uint64, n int, now time.Time) []pixel.Event {
+func GenEvents(seed uint64, n int, now time.Time) []pixel.Event {
 	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	customers := []struct{ id, host, path string }{
 		{"acme.example", "acme.example", "/post/%d"},

@@ -1,4 +1,4 @@
-package queryengine_test
+package enginetest
 
 import (
 	"cmp"
@@ -13,10 +13,10 @@ import (
 	"github.com/brooksdata/brooks/query"
 )
 
-// truth answers q from raw events by the language's definitions, exactly
+// Truth answers q from raw events by the language's definitions, exactly
 // and without Elasticsearch: the oracle the engine's answers are held to.
 // Events are deduplicated by eid; series and points are sparse.
-func truth(t testing.TB, customers *pixel.Customers, events []pixel.Event, q query.Query) *query.Answer {
+func Truth(t testing.TB, customers *pixel.Customers, events []pixel.Event, q query.Query) *query.Answer {
 	t.Helper()
 	if err := q.Validate(); err != nil {
 		t.Fatal(err)
@@ -142,10 +142,10 @@ func b2f(b bool) float64 {
 	return 0
 }
 
-// sameAnswer fails t unless got has want's series in want's order, the same
+// SameAnswer fails t unless got has want's series in want's order, the same
 // points, additive metrics exactly equal and distinct metrics within
 // queryengine.Tolerance, with a stated error for each distinct metric.
-func sameAnswer(t testing.TB, want, got *query.Answer, q query.Query) {
+func SameAnswer(t testing.TB, want, got *query.Answer, q query.Query) {
 	t.Helper()
 	if got.ServedBy != "nextgen" {
 		t.Errorf("served_by = %q", got.ServedBy)
