@@ -79,6 +79,11 @@ func (l *Local) Create(_ context.Context, key string) (Object, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create %s: %w", key, err)
 	}
+	if err := f.Chmod(0o644); err != nil { // CreateTemp makes 0600; archives are for reading
+		f.Close()
+		os.Remove(f.Name())
+		return nil, fmt.Errorf("create %s: %w", key, err)
+	}
 	return &localObject{sink: l, f: f, final: p, key: key}, nil
 }
 

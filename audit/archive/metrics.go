@@ -39,7 +39,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "brooks_archive_open_parts", Help: "Parts being written.",
 		}),
 		closeSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name: "brooks_archive_close_seconds", Help: "Time to close a part: flush, fsync, rename, manifest, ledger.",
+			Name: "brooks_archive_close_seconds", Help: "Time to close a part: flush, fsync, rename, manifest.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
 		}),
 		commits: prometheus.NewCounter(prometheus.CounterOpts{
