@@ -104,6 +104,15 @@ func TestEngineMatchesLoadgenExpectations(t *testing.T) {
 	waitCommitted(t, e.cfg, e.group, 2*time.Minute)
 	stop()
 
+	checkLoadgen(t, e, exp)
+}
+
+// checkLoadgen compares the stored documents with loadgen's expectations:
+// per (customer, 5-minute bucket, url, referrer category) every count and
+// visitor set size, then per customer-day the daily documents and an
+// Elasticsearch aggregation.
+func checkLoadgen(t *testing.T, e *env, exp *loadgen.Expectations) {
+	t.Helper()
 	type key = loadgen.Key
 	got := map[key]*loadgen.Cell{}
 	for _, c := range e.cells(t, rollup.FiveMinutes) {
