@@ -16,6 +16,7 @@ type metrics struct {
 	ledgerErrors prometheus.Counter
 	ledgerQueue  prometheus.Gauge
 	generations  prometheus.Counter
+	fetchErrors  prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -60,10 +61,13 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		generations: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "brooks_archive_generations_total", Help: "Consumer-group generations joined (rebalances).",
 		}),
+		fetchErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "brooks_archive_fetch_errors_total", Help: "Kafka fetch errors (retried).",
+		}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.events, m.invalid, m.skipped, m.parts, m.bytes, m.openParts, m.closeSeconds,
-			m.commits, m.commitErrors, m.commitLag, m.ledgerErrors, m.ledgerQueue, m.generations)
+			m.commits, m.commitErrors, m.commitLag, m.ledgerErrors, m.ledgerQueue, m.generations, m.fetchErrors)
 	}
 	return m
 }

@@ -93,16 +93,24 @@ func (w *partitionWorker) run(ctx context.Context, r *kafka.Reader) error {
 	fctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	msgs := make(chan kafka.Message, 512)
-	fetchErr := make(chan error, 1)
 	go func() {
 		defer close(msgs)
 		for {
 			m, err := r.FetchMessage(fctx)
 			if err != nil {
-				if fctx.Err() == nil {
-					fetchErr <- err
+				if fctx.Err() != nil {
+					return
 				}
-				return
+				// kafka-go reports broker errors (a leader moving, a
+				// broker restarting) and keeps retrying: log and go on.
+				w.a.m.fetchErrors.Inc()
+				w.a.log.Warn("kafka fetch failed; retrying", "partition", w.id, "err", err)
+				select {
+				case <-fctx.Done():
+					return
+				case <-time.After(time.Second):
+				}
+				continue
 			}
 			select {
 			case msgs <- m:
@@ -121,8 +129,6 @@ func (w *partitionWorker) run(ctx context.Context, r *kafka.Reader) error {
 				reason = ReasonShutdown
 			}
 			return w.stop(reason)
-		case err := <-fetchErr:
-			return errors.Join(fmt.Errorf("read partition %d: %w", w.id, err), w.stop(ReasonShutdown))
 		case m, ok := <-msgs:
 			if !ok {
 				msgs = nil
