@@ -12,9 +12,7 @@ import (
 
 // LedgerWriter records tallies in the lineage ledger; *ledger.Store and
 // *ledger.Lazy satisfy it.
-type LedgerWriter interface {
-	Record(ctx context.Context, stage, writer, batch string, tallies map[ledger.Key]ledger.Tally) error
-}
+type LedgerWriter = ledger.Writer
 
 // LedgerWriterName is the ledger writer of every archiver: the batch is
 // the part's key, so recording a part again (a retry, a replay at start)

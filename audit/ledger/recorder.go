@@ -10,11 +10,17 @@ import (
 	"time"
 )
 
+// Writer records a batch of a stage's tallies; *Store and *Lazy satisfy it.
+type Writer interface {
+	Record(ctx context.Context, stage, writer, batch string, tallies map[Key]Tally) error
+}
+
 // Recorder flushes an Accumulator to a Store every interval, and once more
 // when its context ends. A failed flush keeps its tallies for the next one.
+// Store may be a *Lazy, so a component can start while Cassandra is down.
 type Recorder struct {
 	Acc      *Accumulator
-	Store    *Store
+	Store    Writer
 	Stage    string
 	Writer   string
 	Interval time.Duration
