@@ -86,6 +86,9 @@ Exit code: 0 all parts match, 1 a problem was found, 2 usage error.`,
 		Example: `  brooks archive verify --customer acme.example --from 2026-11-25T00:00:00Z --to 2026-11-26T00:00:00Z`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if format != "text" && format != "json" {
+				return usageError{fmt.Errorf("--format %q: want text or json", format)}
+			}
 			now := time.Now()
 			fromT, toT, err := period(from, to, now)
 			if err != nil {
