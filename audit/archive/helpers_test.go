@@ -2,8 +2,12 @@ package archive
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/segmentio/kafka-go"
 
 	"github.com/brooksdata/brooks/audit/ledger"
 	"github.com/brooksdata/brooks/internal/cass"
@@ -140,3 +144,67 @@ func tallyOf(ids []string) ledger.Tally {
 	}
 	return t
 }
+
+// checkCommittedToEnd fails unless the group committed every partition's
+// end offset.
+func checkCommittedToEnd(t *testing.T, brokers []string, topic, group string) {
+	t.Helper()
+	if err := committedToEnd(brokers, topic, group); err != nil {
+		t.Error(err)
+	}
+}
+
+// waitCommittedToEnd waits until the group committed every partition's end.
+func waitCommittedToEnd(t testing.TB, brokers []string, topic, group string, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		err := committedToEnd(brokers, topic, group)
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after %s: %v", timeout, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func committedToEnd(brokers []string, topic, group string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	client := &kafka.Client{Addr: kafka.TCP(brokers...)}
+	md, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
+	if err != nil || len(md.Topics) != 1 {
+		return fmt.Errorf("metadata of %s: %v", topic, err)
+	}
+	var ids []int
+	var reqs []kafka.OffsetRequest
+	for _, p := range md.Topics[0].Partitions {
+		ids = append(ids, p.ID)
+		reqs = append(reqs, kafka.LastOffsetOf(p.ID))
+	}
+	ends, err := client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{topic: reqs}})
+	if err != nil {
+		return err
+	}
+	committed, err := client.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: ids}})
+	if err != nil {
+		return err
+	}
+	end := map[int]int64{}
+	for _, po := range ends.Topics[topic] {
+		end[po.Partition] = po.LastOffset
+	}
+	var behind []string
+	for _, po := range committed.Topics[topic] {
+		if e := end[po.Partition]; e > 0 && po.CommittedOffset != e {
+			behind = append(behind, fmt.Sprintf("partition %d committed %d of %d", po.Partition, po.CommittedOffset, e))
+		}
+	}
+	if len(behind) > 0 {
+		return fmt.Errorf("group %s not committed to the end: %s", group, strings.Join(behind, ", "))
+	}
+	return nil
+}
+
