@@ -223,4 +223,3 @@ func TestArchiveSurvivesSIGKILL(t *testing.T) {
 		t.Errorf("brooks ledger with a doubled archive event: exit %d\n%s", code, out)
 	}
 }
-

@@ -207,4 +207,3 @@ func committedToEnd(brokers []string, topic, group string) error {
 	}
 	return nil
 }
-
