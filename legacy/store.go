@@ -125,13 +125,38 @@ func (s *Store) Ping(ctx context.Context) error {
 // unique index on customer/post/day (one document per post and day) and
 // customer/day (a customer's posts over a range of days).
 func (s *Store) EnsureSchema(ctx context.Context) error {
-	_, err := s.days.Indexes().CreateMany(ctx, []mongo.IndexModel{
+	want := []mongo.IndexModel{
 		{Keys: bson.D{{Key: "customer", Value: 1}, {Key: "post", Value: 1}, {Key: "day", Value: 1}},
 			Options: options.Index().SetName("customer_post_day").SetUnique(true)},
 		{Keys: bson.D{{Key: "customer", Value: 1}, {Key: "day", Value: 1}},
 			Options: options.Index().SetName("customer_day")},
-	})
+	}
+	// FerretDB 1.24 panics on createIndexes for an index that already
+	// exists, so create only the missing ones.
+	have := map[string]bool{}
+	cur, err := s.days.Indexes().List(ctx)
 	if err != nil {
+		return fmt.Errorf("list indexes on %s: %w", s.days.Name(), err)
+	}
+	var specs []bson.M
+	if err := cur.All(ctx, &specs); err != nil {
+		return fmt.Errorf("list indexes on %s: %w", s.days.Name(), err)
+	}
+	for _, sp := range specs {
+		if name, ok := sp["name"].(string); ok {
+			have[name] = true
+		}
+	}
+	var missing []mongo.IndexModel
+	for _, m := range want {
+		if !have[*m.Options.Name] {
+			missing = append(missing, m)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	if _, err := s.days.Indexes().CreateMany(ctx, missing); err != nil {
 		return fmt.Errorf("create indexes on %s: %w", s.days.Name(), err)
 	}
 	return nil
