@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/brooksdata/brooks/audit/ledger"
-	"github.com/brooksdata/brooks/internal/cass"
 	"github.com/brooksdata/brooks/shadow/collector"
 )
 
@@ -39,14 +38,13 @@ func newCollectorCmd(a *app) *cobra.Command {
 				Log:       a.log,
 			}
 			if withLedger {
-				session, err := cass.Connect(a.cfg.CassandraHosts, a.cfg.Keyspace)
-				if err != nil {
-					return fmt.Errorf("ledger: %w (run `brooks migrate`, or --ledger=false)", err)
-				}
-				defer session.Close()
+				// The ledger connects on first use and retries, so the
+				// collector takes pixels even while Cassandra is down.
+				store := ledger.NewLazy(a.cfg.CassandraHosts, a.cfg.Keyspace)
+				defer store.Close()
 				acc := ledger.NewAccumulator()
 				srv.Collector.Ledger = acc
-				rec := &ledger.Recorder{Acc: acc, Store: ledger.NewStore(session, a.cfg.Keyspace), Stage: ledger.StageCollector,
+				rec := &ledger.Recorder{Acc: acc, Store: store, Stage: ledger.StageCollector,
 					Writer: ledger.WriterID("collector"), Interval: ledgerEvery, Log: a.log}
 				srv.Background = append(srv.Background, func(ctx context.Context) error { return rec.Run(ctx) })
 			}
