@@ -7,8 +7,8 @@
 package pixel
 
 import (
-	"encoding/json"
 	"fmt"
+	json "github.com/goccy/go-json"
 	"time"
 )
 
@@ -66,7 +66,10 @@ func (e *Event) IsVideoStart() bool {
 func (e *Event) Hour() time.Time { return e.ReceivedAt.UTC().Truncate(time.Hour) }
 
 // Marshal encodes e as a Kafka record value.
-func (e *Event) Marshal() ([]byte, error) { return json.Marshal(e) }
+func (e *Event) Marshal() ([]byte, error) {
+	// Raw's keys need no order; skipping the sort is a fifth of the cost.
+	return json.MarshalWithOption(e, json.UnorderedMap())
+}
 
 // Unmarshal decodes a Kafka record value.
 func Unmarshal(b []byte) (Event, error) {

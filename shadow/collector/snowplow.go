@@ -2,8 +2,8 @@ package collector
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
+	json "github.com/goccy/go-json"
 	"net/url"
 	"strconv"
 	"strings"
@@ -93,6 +93,14 @@ type envelope struct {
 // ParseEnvelope reads the events of a POST tp2 body. Values may be JSON
 // strings, numbers or booleans (trackers differ); they are kept as strings.
 func ParseEnvelope(body []byte) ([]map[string]string, error) {
+	// Fast path: trackers send every value as a string.
+	var fast struct {
+		Schema string              `json:"schema"`
+		Data   []map[string]string `json:"data"`
+	}
+	if json.Unmarshal(body, &fast) == nil && strings.HasPrefix(fast.Schema, payloadSchemaPrefix) && len(fast.Data) > 0 && len(fast.Data) <= MaxEventsPerPost && !hasNil(fast.Data) {
+		return fast.Data, nil
+	}
 	var env envelope
 	if err := json.Unmarshal(body, &env); err != nil {
 		return nil, reject(400, ReasonBadJSON, "body is not a JSON payload_data envelope: %v", err)
@@ -148,4 +156,13 @@ func decodeEventFields(raw json.RawMessage) (map[string]string, *fieldError) {
 		}
 	}
 	return p, nil
+}
+
+func hasNil(events []map[string]string) bool {
+	for _, e := range events {
+		if e == nil {
+			return true
+		}
+	}
+	return false
 }
