@@ -85,6 +85,7 @@ Run 'brooks migrate' first (keyspace, table, index templates).`,
 	f.StringVar(&addr, "http-addr", "127.0.0.1:9184", "listen address for /metrics, /healthz and /readyz")
 	f.StringVar(&o.Group, "group", o.Group, "Kafka consumer group")
 	f.DurationVar(&o.FlushInterval, "flush-interval", o.FlushInterval, "how often each partition writes its changed rollup documents and commits")
+	f.DurationVar(&o.DailyFlushInterval, "daily-flush-interval", o.DailyFlushInterval, "how often each partition writes its changed 1-day documents (they carry a day's visitor sets)")
 	f.IntVar(&o.MaxBatch, "max-batch", o.MaxBatch, "most records per raw-store batch and rollup step")
 	f.IntVar(&o.BulkDocs, "bulk-docs", o.BulkDocs, "most documents per Elasticsearch _bulk request")
 	f.DurationVar(&o.IdleEvict, "idle-evict", o.IdleEvict, "drop clean rollup documents untouched this long from memory")

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/brooksdata/brooks/nextgen/esindex"
+	"github.com/brooksdata/brooks/rollup"
 )
 
 // flushJob is a snapshot of a partition's dirty documents: absolute
@@ -14,6 +15,7 @@ import (
 // upTo is durable and upTo can be committed.
 type flushJob struct {
 	entries []*entry
+	first   []int64 // each entry's firstDirty when snapshotted
 	writes  []esindex.Write
 	upTo    int64
 	oldest  time.Time // receive time of the oldest event applied since the last snapshot
@@ -30,22 +32,33 @@ type flushResult struct {
 // partition's documents: this writer lost the partition and must stop.
 var errAhead = errors.New("a document was written by a newer owner of the partition")
 
-// snapshot takes the dirty documents out for writing.
-func (p *partition) snapshot() *flushJob {
+// snapshot takes the dirty documents out for writing; 1-day documents
+// only when daily is set (they are large, with a day's visitor sets, and
+// are written every DailyFlushInterval). upTo is the offset every record
+// before which is durable once the job is written: the applied position,
+// or the first record of a dirty document left out, whichever is lower.
+func (p *partition) snapshot(daily bool) *flushJob {
 	job := &flushJob{upTo: p.applied, oldest: p.oldest}
 	p.oldest = time.Time{}
+	left := 0
 	for _, en := range p.table.entries {
 		if !en.dirty {
 			continue
 		}
+		if !daily && en.cell.Key.Granularity == rollup.OneDay {
+			job.upTo = min(job.upTo, en.firstDirty)
+			left++
+			continue
+		}
 		en.dirty = false
 		job.entries = append(job.entries, en)
+		job.first = append(job.first, en.firstDirty)
 		job.writes = append(job.writes, esindex.Write{
 			Index: en.index, ID: en.id, Doc: esindex.AppendDoc(nil, en.cell),
 			Create: !en.exists, IfSeqNo: en.seqNo, IfPrimaryTerm: en.term,
 		})
 	}
-	p.table.dirty = 0
+	p.table.dirty = left
 	return job
 }
 
@@ -73,7 +86,7 @@ func (p *partition) write(ctx context.Context, job *flushJob) flushResult {
 func (p *partition) finish(ctx context.Context, r flushResult) error {
 	m := p.e.m
 	m.flushTime.Observe(r.took.Seconds())
-	var conflicted []*entry
+	var conflicted []int // indexes into the job
 	failed := 0
 	var firstErr string
 	for i, w := range r.results {
@@ -83,10 +96,10 @@ func (p *partition) finish(ctx context.Context, r flushResult) error {
 			en.seqNo, en.term, en.exists = w.SeqNo, w.PrimaryTerm, true
 			m.flushDocs.Inc()
 		case w.Conflict():
-			conflicted = append(conflicted, en)
+			conflicted = append(conflicted, i)
 		default:
 			failed++
-			p.table.markDirty(en)
+			p.table.markDirty(en, r.job.first[i])
 			if firstErr == "" {
 				firstErr = fmt.Sprintf("%d %s: %s", w.Status, w.ErrType, w.ErrReason)
 			}
@@ -94,7 +107,7 @@ func (p *partition) finish(ctx context.Context, r flushResult) error {
 	}
 	if len(conflicted) > 0 {
 		m.conflicts.Add(float64(len(conflicted)))
-		if err := p.resolve(ctx, conflicted); err != nil {
+		if err := p.resolve(ctx, conflicted, r.job); err != nil {
 			m.flushes.WithLabelValues("conflict").Inc()
 			return err
 		}
@@ -117,23 +130,24 @@ func (p *partition) finish(ctx context.Context, r flushResult) error {
 // the document. The stored offset decides: at or below ours, our state
 // contains it, so take its token and write again; above ours, a newer
 // owner has the partition.
-func (p *partition) resolve(ctx context.Context, ens []*entry) error {
-	refs := make([]esindex.DocRef, len(ens))
-	for i, en := range ens {
-		refs[i] = esindex.DocRef{Index: en.index, ID: en.id}
+func (p *partition) resolve(ctx context.Context, idx []int, job *flushJob) error {
+	refs := make([]esindex.DocRef, len(idx))
+	for i, j := range idx {
+		refs[i] = esindex.DocRef{Index: job.entries[j].index, ID: job.entries[j].id}
 	}
 	got, err := p.e.o.ES.MGet(ctx, refs)
 	if err != nil {
 		// Try again at the next flush, with the same tokens.
-		for _, en := range ens {
-			p.table.markDirty(en)
+		for _, j := range idx {
+			p.table.markDirty(job.entries[j], job.first[j])
 		}
 		return nil
 	}
-	for i, en := range ens {
+	for i, j := range idx {
+		en := job.entries[j]
 		if !got[i].Found {
 			en.exists, en.seqNo, en.term = false, 0, 0
-			p.table.markDirty(en)
+			p.table.markDirty(en, job.first[j])
 			continue
 		}
 		stored, err := esindex.DecodeDoc(p.e.o.Registry, got[i].Source)
@@ -144,7 +158,7 @@ func (p *partition) resolve(ctx context.Context, ens []*entry) error {
 			return fmt.Errorf("%w: %s stored at offset %d, ours at %d", errAhead, en.id, stored.Offset, en.cell.Offset)
 		}
 		en.exists, en.seqNo, en.term = true, got[i].SeqNo, got[i].PrimaryTerm
-		p.table.markDirty(en)
+		p.table.markDirty(en, job.first[j])
 	}
 	return nil
 }

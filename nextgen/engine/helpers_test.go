@@ -82,6 +82,7 @@ func (e *env) start(t testing.TB, tune func(*engine.Options)) (*engine.Engine, f
 	o.Brokers, o.Topic, o.Group = e.cfg.KafkaBrokers, e.cfg.Topic, e.group
 	o.Customers, o.Raw, o.ES = e.customers, e.raw, e.es
 	o.FlushInterval = 200 * time.Millisecond
+	o.DailyFlushInterval = 600 * time.Millisecond
 	o.SessionTimeout = 6 * time.Second
 	if tune != nil {
 		tune(&o)

@@ -63,7 +63,7 @@ func startEngine(t *testing.T, e *env, n int) *exec.Cmd {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(brooksBinary(t), "nextgen", "run", "--group", e.group, "--http-addr", "127.0.0.1:0",
-		"--flush-interval", "300ms", "--session-timeout", "6s")
+		"--flush-interval", "300ms", "--daily-flush-interval", "900ms", "--session-timeout", "6s")
 	cmd.Env = append(os.Environ(),
 		"BROOKS_TOPIC="+e.cfg.Topic, "BROOKS_KEYSPACE="+e.cfg.Keyspace, "BROOKS_INDEX_PREFIX="+e.cfg.IndexPrefix,
 		"BROOKS_CUSTOMERS_FILE="+e.cfg.CustomersFile, "BROOKS_LOG_LEVEL=info")

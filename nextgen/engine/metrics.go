@@ -19,6 +19,9 @@ type metrics struct {
 	lag         *prometheus.GaugeVec // by partition
 	assignments prometheus.Counter
 	retention   *prometheus.CounterVec // by result
+
+	// Hot-path children of records.
+	applied, replayed, duplicate, ignored prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -74,6 +77,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "brooks_nextgen_retention_runs_total", Help: "Retention passes that delete expired indices, by result.",
 		}, []string{"result"}),
 	}
+	m.applied = m.records.WithLabelValues("applied")
+	m.replayed = m.records.WithLabelValues("replayed")
+	m.duplicate = m.records.WithLabelValues("duplicate")
+	m.ignored = m.records.WithLabelValues("ignored")
 	if reg != nil {
 		reg.MustRegister(m.records, m.dropped, m.flushes, m.flushDocs, m.flushTime, m.conflicts, m.rawInsert, m.loadTime,
 			m.loaded, m.freshness, m.cells, m.committed, m.lag, m.assignments, m.retention)

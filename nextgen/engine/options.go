@@ -35,6 +35,11 @@ type Options struct {
 	// FlushInterval is how often a partition bulk-writes its dirty
 	// documents and then commits its offset (1s): the freshness floor.
 	FlushInterval time.Duration
+	// DailyFlushInterval is how often the 1-day documents, which carry a
+	// day's visitor sets, are written (10s); 5-minute documents are written
+	// every FlushInterval. Offsets are committed up to the first record a
+	// document still waiting holds.
+	DailyFlushInterval time.Duration
 	// MaxBatch is the most records a partition takes into one raw-store
 	// insert and rollup step (5000).
 	MaxBatch int
@@ -64,15 +69,16 @@ type Options struct {
 // DefaultOptions returns the tuning defaults.
 func DefaultOptions() Options {
 	return Options{
-		Group:             DefaultGroup,
-		FlushInterval:     time.Second,
-		MaxBatch:          5000,
-		MaxDirty:          50000,
-		BulkDocs:          2000,
-		IdleEvict:         5 * time.Minute,
-		RetentionInterval: time.Hour,
-		ShutdownTimeout:   30 * time.Second,
-		SessionTimeout:    10 * time.Second,
+		Group:              DefaultGroup,
+		FlushInterval:      time.Second,
+		DailyFlushInterval: 10 * time.Second,
+		MaxBatch:           5000,
+		MaxDirty:           50000,
+		BulkDocs:           2000,
+		IdleEvict:          5 * time.Minute,
+		RetentionInterval:  time.Hour,
+		ShutdownTimeout:    30 * time.Second,
+		SessionTimeout:     10 * time.Second,
 	}
 }
 
@@ -98,6 +104,12 @@ func (o *Options) setDefaults() error {
 	}
 	if o.FlushInterval <= 0 {
 		o.FlushInterval = d.FlushInterval
+	}
+	if o.DailyFlushInterval <= 0 {
+		o.DailyFlushInterval = d.DailyFlushInterval
+	}
+	if o.DailyFlushInterval < o.FlushInterval {
+		o.DailyFlushInterval = o.FlushInterval
 	}
 	if o.MaxBatch <= 0 {
 		o.MaxBatch = d.MaxBatch

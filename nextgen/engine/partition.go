@@ -34,6 +34,9 @@ type partition struct {
 	applied   int64     // offset after the last record applied (or assigned start)
 	committed int64     // last committed offset
 	oldest    time.Time // receive time of the oldest event applied since the last snapshot
+
+	dailyFlushed time.Time // when 1-day documents were last snapshotted
+	tickApplied  int64     // applied at the previous flush tick
 }
 
 // batch is a run of consecutive records, decoded and with their eid
@@ -109,9 +112,16 @@ loop:
 		case <-ticker.C:
 			if !inFlight && (p.table.dirty > 0 || p.applied > p.committed) {
 				inFlight = true
-				job := p.snapshot()
+				// 1-day documents every DailyFlushInterval, or at once when
+				// the partition went idle (nothing applied since the last tick).
+				daily := time.Since(p.dailyFlushed) >= o.DailyFlushInterval || p.applied == p.tickApplied
+				if daily {
+					p.dailyFlushed = time.Now()
+				}
+				job := p.snapshot(daily)
 				go func() { results <- p.write(done, job) }()
 			}
+			p.tickApplied = p.applied
 			p.table.evict(time.Now().Add(-o.IdleEvict))
 			p.e.m.cells.WithLabelValues(p.label).Set(float64(len(p.table.entries)))
 		case r := <-results:
@@ -147,7 +157,7 @@ func (p *partition) drain() error {
 			p.log.Info("partition released", "committed", p.committed)
 			return nil
 		}
-		if err := p.finish(ctx, p.write(ctx, p.snapshot())); err != nil {
+		if err := p.finish(ctx, p.write(ctx, p.snapshot(true))); err != nil {
 			return err
 		}
 		if p.table.dirty == 0 {
@@ -257,7 +267,7 @@ func (p *partition) apply(ctx context.Context, b *batch) error {
 	for i := range b.recs {
 		r := &b.recs[i]
 		if b.outcomes[i] == rawstore.Duplicate {
-			m.records.WithLabelValues("duplicate").Inc()
+			m.duplicate.Inc()
 			continue
 		}
 		c, err := o.Customers.Get(r.Event.Customer)
@@ -267,7 +277,7 @@ func (p *partition) apply(ctx context.Context, b *batch) error {
 		}
 		f := o.Registry.Fact(&r.Event, c)
 		if !o.Registry.Contributes(&f) {
-			m.records.WithLabelValues("ignored").Inc()
+			m.ignored.Inc()
 			continue
 		}
 		keys := o.Registry.Keys(int32(p.id), &f, grans)
@@ -312,16 +322,16 @@ func (p *partition) apply(ctx context.Context, b *batch) error {
 			if en.cell.Apply(&it.f, it.offset) {
 				applied = true
 				en.touched = now
-				p.table.markDirty(en)
+				p.table.markDirty(en, it.offset)
 			}
 		}
 		if applied {
-			m.records.WithLabelValues("applied").Inc()
+			m.applied.Inc()
 			if rt := it.f.Event.ReceivedAt; p.oldest.IsZero() || rt.Before(p.oldest) {
 				p.oldest = rt
 			}
 		} else {
-			m.records.WithLabelValues("replayed").Inc()
+			m.replayed.Inc()
 		}
 	}
 	p.applied = b.next

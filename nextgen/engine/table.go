@@ -17,8 +17,9 @@ type entry struct {
 	// on it, so a writer that lost the partition cannot overwrite a newer
 	// document (term 0: unknown).
 	seqNo, term int64
-	exists      bool // stored in Elasticsearch (else the next write creates it)
-	dirty       bool // changed since the last write was snapshotted
+	exists      bool  // stored in Elasticsearch (else the next write creates it)
+	dirty       bool  // changed since the last write was snapshotted
+	firstDirty  int64 // offset of the first record applied since then
 	touched     time.Time
 }
 
@@ -77,10 +78,15 @@ func (t *table) load(ctx context.Context, keys []rollup.Key, now time.Time) (fou
 	return found, nil
 }
 
-func (t *table) markDirty(en *entry) {
+// markDirty records that en changed by the record at offset (or, for a
+// write to redo, since offset).
+func (t *table) markDirty(en *entry, offset int64) {
 	if !en.dirty {
 		en.dirty = true
+		en.firstDirty = offset
 		t.dirty++
+	} else if offset < en.firstDirty {
+		en.firstDirty = offset
 	}
 }
 

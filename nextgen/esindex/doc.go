@@ -10,8 +10,9 @@
 // templates attach to every index. An index is deleted whole once every
 // bucket in it is older than the retention (Expired, DeleteExpired).
 // Templates: 1 shard, 0 replicas, refresh_interval 1s, and dynamic
-// templates m_* → long, d_* → keyword, v_* → keyword (doc values only, not
-// searchable), so a new metric or dimension needs no reindex.
+// templates m_* → long, d_* → keyword, v_* → keyword, so a new metric or
+// dimension needs no reindex. m_*, v_*, offset and partition have doc values
+// only ("index": false): aggregate them, do not search on them.
 //
 // Documents. One per (customer, bucket, Kafka partition, dimension tuple),
 // _id = {customer}|{bucket unix seconds}|{partition}|{tuple hash} (DocID;

@@ -9,8 +9,11 @@ import (
 
 // TemplateBody is the composable index template of g's indices: settings,
 // the alias, the fixed fields and the dynamic templates that map m_* to
-// long, d_* to keyword and v_* to keyword with doc values only (they are
-// counted with cardinality aggregations, never searched).
+// long, d_* to keyword and v_* to keyword. Fields that are only aggregated
+// or read back (m_*, v_*, offset, partition) keep doc values but are not
+// indexed for search ("index": false): indexing costs less, and sum,
+// cardinality and the other aggregations work as usual; term and range
+// queries on them do not.
 func (n Names) TemplateBody(g rollup.Granularity) []byte {
 	body := map[string]any{
 		"index_patterns": []string{n.Pattern(g)},
@@ -26,7 +29,7 @@ func (n Names) TemplateBody(g rollup.Granularity) []byte {
 			"mappings": map[string]any{
 				"dynamic": true,
 				"dynamic_templates": []any{
-					map[string]any{"metrics": map[string]any{"match": MetricPrefix + "*", "mapping": map[string]any{"type": "long"}}},
+					map[string]any{"metrics": map[string]any{"match": MetricPrefix + "*", "mapping": map[string]any{"type": "long", "index": false}}},
 					map[string]any{"dimensions": map[string]any{"match": DimensionPrefix + "*", "mapping": map[string]any{"type": "keyword"}}},
 					map[string]any{"visitor_sets": map[string]any{"match": SetPrefix + "*", "mapping": map[string]any{"type": "keyword", "index": false}}},
 				},
@@ -34,8 +37,8 @@ func (n Names) TemplateBody(g rollup.Granularity) []byte {
 					FieldCustomer:    map[string]any{"type": "keyword"},
 					FieldBucket:      map[string]any{"type": "date"},
 					FieldGranularity: map[string]any{"type": "keyword"},
-					FieldPartition:   map[string]any{"type": "integer"},
-					FieldOffset:      map[string]any{"type": "long"},
+					FieldPartition:   map[string]any{"type": "integer", "index": false},
+					FieldOffset:      map[string]any{"type": "long", "index": false},
 				},
 			},
 		},

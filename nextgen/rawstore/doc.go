@@ -2,8 +2,8 @@
 // the stream engine consumes is kept, once per event id, in
 //
 //	raw_events ((customer, hour), eid)
-//	  received_at timestamp, type text, kafka_partition int,
-//	  kafka_offset bigint, event text (the Kafka record value, JSON)
+//	  kafka_partition int, kafka_offset bigint,
+//	  event text (the Kafka record value, JSON: receive time, type, ...)
 //
 // partitioned by (customer, UTC hour of the receive time) for drill-down and
 // the audit (Read, Each).
@@ -22,6 +22,6 @@
 // nothing new.
 //
 // A batch costs one SELECT ... eid IN (...) per (customer, hour, chunk of
-// 100 eids) per lookback hour, and single-partition unlogged batches of at
-// most ~40 KiB for the writes, run concurrently.
+// LookupChunk eids) per lookback hour, and single-partition unlogged batches
+// of at most BatchBytes for the writes, run concurrently.
 package rawstore

@@ -81,8 +81,6 @@ func (s *Store) Insert(ctx context.Context, recs []Record) ([]Outcome, error) {
 	return out, nil
 }
 
-const lookupChunk = 100
-
 // lookup finds the stored origin of eids in each group's hour and the
 // LookbackHours-1 hours before it.
 func (s *Store) lookup(ctx context.Context, groups map[group][]string) (map[string]origin, error) {
@@ -110,8 +108,8 @@ func (s *Store) lookup(ctx context.Context, groups map[group][]string) (map[stri
 	for grp, eids := range groups {
 		for back := 0; back < s.o.LookbackHours; back++ {
 			hour := grp.hour.Add(-time.Duration(back) * time.Hour)
-			for lo := 0; lo < len(eids); lo += lookupChunk {
-				chunk := eids[lo:min(lo+lookupChunk, len(eids))]
+			for lo := 0; lo < len(eids); lo += s.o.LookupChunk {
+				chunk := eids[lo:min(lo+s.o.LookupChunk, len(eids))]
 				g.Go(func() error {
 					it := s.s.Query(`SELECT eid, kafka_partition, kafka_offset FROM raw_events WHERE customer = ? AND hour = ? AND eid IN ?`,
 						grp.customer, hour, chunk).WithContext(gctx).Consistency(s.o.Consistency).Idempotent(true).Iter()
@@ -140,13 +138,15 @@ func (s *Store) lookup(ctx context.Context, groups map[group][]string) (map[stri
 	return found, err
 }
 
-// maxBatchBytes keeps unlogged batches under Cassandra's default
-// batch_size_fail_threshold (50 KiB).
-const maxBatchBytes = 40 << 10
+// insertCQL writes three cells per row besides the key: Cassandra's cost
+// is per cell as much as per byte, so the receive time and event type stay
+// inside the event JSON rather than in columns of their own.
+const insertCQL = `INSERT INTO raw_events (customer, hour, eid, kafka_partition, kafka_offset, event) VALUES (?, ?, ?, ?, ?, ?)`
 
-const insertCQL = `INSERT INTO raw_events (customer, hour, eid, received_at, type, kafka_partition, kafka_offset, event) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
-
-// write stores recs[idx...] in single-partition unlogged batches.
+// write stores recs[idx...] in single-partition unlogged batches of at
+// most BatchBytes. Cassandra applies such a batch as one mutation, and its
+// batch_size_warn/fail thresholds apply only to batches that span
+// partitions.
 func (s *Store) write(ctx context.Context, recs []Record, idx []int) error {
 	if len(idx) == 0 {
 		return nil
@@ -161,7 +161,7 @@ func (s *Store) write(ctx context.Context, recs []Record, idx []int) error {
 	for _, part := range byPart {
 		for len(part) > 0 {
 			n, size := 0, 0
-			for n < len(part) && (n == 0 || size+len(recs[part[n]].Value)+128 <= maxBatchBytes) {
+			for n < len(part) && (n == 0 || size+len(recs[part[n]].Value)+128 <= s.o.BatchBytes) {
 				size += len(recs[part[n]].Value) + 128
 				n++
 			}
@@ -172,7 +172,7 @@ func (s *Store) write(ctx context.Context, recs []Record, idx []int) error {
 				b.SetConsistency(s.o.Consistency)
 				for _, i := range chunk {
 					r := &recs[i]
-					b.Query(insertCQL, r.Event.Customer, r.Hour(), r.Event.EID, r.Event.ReceivedAt.UTC(), r.Event.Type, r.Partition, r.Offset, string(r.Value))
+					b.Query(insertCQL, r.Event.Customer, r.Hour(), r.Event.EID, r.Partition, r.Offset, r.Value)
 				}
 				if err := s.s.ExecuteBatch(b); err != nil {
 					return fmt.Errorf("write raw events %s: %w", recs[chunk[0]].Event.Customer, err)

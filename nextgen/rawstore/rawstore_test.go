@@ -105,7 +105,9 @@ func TestInsertDecidesOriginOnce(t *testing.T) {
 
 // A big batch exercises chunked lookups and size-bounded write batches.
 func TestInsertLargeBatch(t *testing.T) {
+	start := time.Now()
 	s, ctx := open(t)
+	t.Logf("keyspace ready in %v", time.Since(start))
 	h := time.Now().UTC().Truncate(time.Hour)
 	var recs []rawstore.Record
 	for i := range 3000 {
@@ -113,10 +115,17 @@ func TestInsertLargeBatch(t *testing.T) {
 		r.Value = append(r.Value[:len(r.Value)-1], []byte(fmt.Sprintf(`,"raw":{"pad":"%0600d"}}`, i))...)
 		recs = append(recs, r)
 	}
+	start = time.Now()
 	got, err := s.Insert(ctx, recs)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("inserted %d records in %v", len(recs), time.Since(start))
+	start = time.Now()
+	if _, err := s.Insert(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("replayed %d records in %v", len(recs), time.Since(start))
 	fresh := 0
 	for _, o := range got {
 		if o == rawstore.Fresh {

@@ -19,8 +19,6 @@ const schema = `CREATE TABLE IF NOT EXISTS %s.raw_events (
 	customer text,
 	hour timestamp,
 	eid text,
-	received_at timestamp,
-	type text,
 	kafka_partition int,
 	kafka_offset bigint,
 	event text,
@@ -56,11 +54,17 @@ type Options struct {
 	// Consistency of reads and writes (default One: a single node; use
 	// LocalQuorum for both with replication).
 	Consistency gocql.Consistency
+	// BatchBytes bounds one write: a single-partition unlogged batch, which
+	// Cassandra applies as one mutation and exempts from its batch size
+	// limits (default 256 KiB).
+	BatchBytes int
+	// LookupChunk is the number of eids per SELECT ... IN (default 200).
+	LookupChunk int
 }
 
 // DefaultOptions returns the defaults.
 func DefaultOptions() Options {
-	return Options{LookbackHours: 2, Concurrency: 16, Consistency: gocql.One}
+	return Options{LookbackHours: 2, Concurrency: 16, Consistency: gocql.One, BatchBytes: 256 << 10, LookupChunk: 200}
 }
 
 // Store reads and writes raw events.
@@ -84,6 +88,12 @@ func Open(hosts []string, keyspace string, o Options) (*Store, error) {
 	}
 	if o.Consistency == 0 {
 		o.Consistency = d.Consistency
+	}
+	if o.BatchBytes <= 0 {
+		o.BatchBytes = d.BatchBytes
+	}
+	if o.LookupChunk <= 0 {
+		o.LookupChunk = d.LookupChunk
 	}
 	s, err := cass.Connect(hosts, keyspace)
 	if err != nil {
