@@ -3,9 +3,11 @@ package rawstore_test
 import (
 	"fmt"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/brooksdata/brooks/internal/cass"
 	"github.com/brooksdata/brooks/internal/testenv"
 	"github.com/brooksdata/brooks/nextgen/rawstore"
 	"github.com/brooksdata/brooks/pixel"
@@ -54,4 +56,49 @@ func BenchmarkInsert(b *testing.B) {
 			b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "events/s")
 		})
 	}
+}
+
+// BenchmarkLWTAlternative is the design not taken, measured for
+// comparison: deciding eid origins with a lightweight transaction per
+// event (INSERT ... IF NOT EXISTS, Paxos), 8 in flight (more time out: every event of a customer-hour is a Paxos round on the same partition). Read events/s
+// next to BenchmarkInsert's.
+func BenchmarkLWTAlternative(b *testing.B) {
+	cfg := testenv.Require(b, testenv.Cassandra)
+	ks := testenv.Name("rawlwt")
+	ctx := testenv.Context(b, 10*time.Minute)
+	if err := rawstore.Migrate(ctx, cfg.CassandraHosts, ks, 1); err != nil {
+		b.Fatal(err)
+	}
+	s, err := cass.Connect(cfg.CassandraHosts, ks)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer func() {
+		_ = s.Query("DROP KEYSPACE IF EXISTS " + ks).Exec()
+		s.Close()
+	}()
+	h := time.Now().UTC().Truncate(time.Hour)
+	value := []byte(`{"eid":"x","aid":"acme.example","e":"pv","rt":"2026-11-25T18:18:01Z","url":"https://acme.example/post/128-story-12","refr":"https://someblog.example/links","duid":"3-1-445","vid":1,"sid":"s-3-1","ua":"Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15"}`)
+	const n = 2000
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		var wg sync.WaitGroup
+		sem := make(chan struct{}, 8)
+		for j := range n {
+			sem <- struct{}{}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				m := map[string]any{}
+				applied, err := s.Query(`INSERT INTO raw_events (customer, hour, eid, kafka_partition, kafka_offset, event) VALUES (?, ?, ?, ?, ?, ?) IF NOT EXISTS`,
+					"acme.example", h, fmt.Sprintf("%08d-%04d", i, j), 0, int64(i*n+j), value).WithContext(ctx).MapScanCAS(m)
+				if err != nil || !applied {
+					b.Errorf("lwt: applied %v, %v", applied, err)
+				}
+			}()
+		}
+		wg.Wait()
+	}
+	b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "events/s")
 }
