@@ -15,10 +15,15 @@ import (
 )
 
 // Chunk sizes of a flush: each Redis chunk is one MULTI/EXEC transaction,
-// each Mongo chunk one unordered bulk write.
+// each Mongo chunk one unordered bulk write (one `update` command).
+//
+// FerretDB v1 (SQLite) holds one SQLite connection per update of an
+// existing document until the whole `update` command ends, and has 100
+// connections per database: a command with more than ~100 updates of
+// existing documents waits forever. 50 keeps well clear of that.
 const (
 	redisChunkOps  = 4096
-	mongoChunkDocs = 1000
+	mongoChunkDocs = 50
 )
 
 // redisOp is one command of a flush.

@@ -214,3 +214,35 @@ func compareCells(t *testing.T, got, want map[string]map[time.Time]float64) {
 		t.Error("expected nothing: the test checks nothing")
 	}
 }
+
+// TestFlushUpdatesManyExistingDocuments writes the same 150 daily documents
+// twice: FerretDB must not stall on many updates of existing documents in
+// one command (see mongoChunkDocs).
+func TestFlushUpdatesManyExistingDocuments(t *testing.T) {
+	s, _ := newTestStore(t, Options{})
+	ctx := testenv.Context(t, 2*time.Minute)
+	now := time.Now().UTC()
+	for range 2 {
+		b := NewBatch()
+		for i := range 150 {
+			b.Add(Pageview{Customer: "acme.example", Post: fmt.Sprintf("https://acme.example/post/%d", i), Referrer: "search", Visitor: "v", At: now})
+		}
+		if err := s.Write(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	day := now.Truncate(Day)
+	ans, err := s.Answer(ctx, &query.Query{Customer: "acme.example", Metrics: []string{"pageviews"}, GroupBy: []string{"url"},
+		From: day, To: day.Add(Day), Interval: "1d"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ans.Series) != 150 {
+		t.Fatalf("%d posts, want 150", len(ans.Series))
+	}
+	for _, s := range ans.Series {
+		if v := s.Points[0].Values["pageviews"]; v != 2 {
+			t.Errorf("%s = %v page views, want 2", s.Key["url"], v)
+		}
+	}
+}
