@@ -55,6 +55,6 @@ func newCollectorCmd(a *app) *cobra.Command {
 	cmd.Flags().StringVar(&addr, "http-addr", "127.0.0.1:8080", "listen address for trackers, /metrics, /healthz and /readyz")
 	cmd.Flags().BoolVar(&withLedger, "ledger", true, "record per customer/hour counts and hashes in the Cassandra ledger")
 	cmd.Flags().DurationVar(&ledgerEvery, "ledger-interval", 5*time.Second, "how often the ledger is flushed")
-	cmd.Flags().DurationVar(&writeTimeout, "kafka-timeout", 5*time.Second, "how long a request waits for Kafka before answering 503")
+	cmd.Flags().DurationVar(&writeTimeout, "kafka-timeout", 10*time.Second, "how long a request waits for Kafka before answering 503")
 	return cmd
 }

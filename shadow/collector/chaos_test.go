@@ -13,9 +13,11 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/brooksdata/brooks/audit/archive"
 	"github.com/brooksdata/brooks/internal/stacktest"
 	"github.com/brooksdata/brooks/internal/testenv"
 	"github.com/brooksdata/brooks/loadgen"
@@ -53,6 +55,8 @@ func metric(t *testing.T, url, name string) float64 {
 func TestChaosKafkaDown(t *testing.T) {
 	p := stacktest.Start(t)
 	t.Cleanup(func() { stack(t, "up", "kafka") })
+	start := time.Now()
+	sink, stopArchiver := runArchiver(t, p.Cfg.KafkaBrokers, p.Cfg.Topic)
 
 	done := make(chan *loadgen.Report, 1)
 	go func() {
@@ -104,4 +108,93 @@ func TestChaosKafkaDown(t *testing.T) {
 		}
 	}
 	t.Logf("%d events acknowledged, %d retries, %d written twice by a retry (counted once downstream by eid)", want, rep.Retries, dups)
+
+	// The archive holds every acknowledged event, exactly as often as Kafka
+	// does: once, unless a retry wrote it twice (then nextgen and the audit
+	// count it once by eid, and the ledger shows the double).
+	total := 0
+	for _, n := range got {
+		total += n
+	}
+	var archived map[string]int
+	for deadline := time.Now().Add(90 * time.Second); ; {
+		archived = readArchive(t, sink, start)
+		n := 0
+		for _, c := range archived {
+			n += c
+		}
+		if n >= total || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(time.Second)
+	}
+	stopArchiver()
+	archived = readArchive(t, sink, start)
+	for cust, eids := range rep.Expectations.EIDs {
+		for _, id := range eids {
+			k := cust + "/" + id
+			if archived[k] != got[k] {
+				t.Fatalf("event %s: %d times in the archive, %d in Kafka", k, archived[k], got[k])
+			}
+		}
+	}
+	if len(archived) != len(got) {
+		t.Errorf("archive holds %d distinct events, Kafka %d", len(archived), len(got))
+	}
+}
+
+// readArchive counts the archived records per customer/eid.
+func readArchive(t *testing.T, sink *archive.Local, since time.Time) map[string]int {
+	t.Helper()
+	archived := map[string]int{}
+	for _, cust := range testenv.Customers(t).IDs() {
+		mans, _, err := archive.Manifests(context.Background(), sink, cust, since.Add(-time.Hour), time.Now().Add(time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range mans {
+			err := archive.ReadPart(context.Background(), sink, m, func(line []byte) error {
+				archived[cust+"/"+eidOf(t, line)]++
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return archived
+}
+
+// runArchiver archives the topic into a temporary folder until the
+// returned stop function is called.
+func runArchiver(t *testing.T, brokers []string, topic string) (*archive.Local, func()) {
+	t.Helper()
+	sink, err := archive.NewLocal(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := archive.DefaultOptions()
+	o.Brokers, o.Topic, o.Sink = brokers, topic, sink
+	o.Group = testenv.Name("archive")
+	o.RollInterval = time.Second
+	o.LedgerReplay = -1
+	a, err := archive.New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			time.Sleep(3 * time.Second) // a roll interval or two for the last records
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("archiver: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return sink, stop
 }

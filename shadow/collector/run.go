@@ -28,11 +28,18 @@ func NewWriter(brokers []string, topic string) *kafka.Writer {
 		BatchSize:    1000,
 		// Below the broker's default message.max.bytes (1 MiB): a larger
 		// batch would be refused for good, and every retry answered 503.
-		BatchBytes:             900 << 10,
-		BatchTimeout:           2 * time.Millisecond,
-		MaxAttempts:            3,
-		WriteBackoffMin:        50 * time.Millisecond,
-		WriteBackoffMax:        500 * time.Millisecond,
+		BatchBytes:      900 << 10,
+		BatchTimeout:    2 * time.Millisecond,
+		MaxAttempts:     2,
+		WriteBackoffMin: 50 * time.Millisecond,
+		WriteBackoffMax: 500 * time.Millisecond,
+		// kafka-go keeps retrying a batch after the caller's context ends;
+		// short network timeouts make it give up before the collector
+		// answers 503, so a refused request is rarely written later
+		// (which would double it when the tracker retries).
+		ReadTimeout:            2 * time.Second,
+		WriteTimeout:           2 * time.Second,
+		Transport:              &kafka.Transport{DialTimeout: time.Second, IdleTimeout: time.Minute},
 		AllowAutoTopicCreation: false,
 		Compression:            kafka.Lz4,
 	}
