@@ -3,6 +3,8 @@ package legacy
 import (
 	"time"
 
+	"go.mongodb.org/mongo-driver/mongo"
+
 	"github.com/brooksdata/brooks/pixel"
 )
 
@@ -86,7 +88,8 @@ type Batch struct {
 	days     map[dayCell]*dayTotals
 	visitors map[dayCell]map[string]struct{}
 	n        int
-	flush    *flushState // set by Store.Write; the batch is then frozen
+	realtime *realtimeState // set by Store.WriteRealtime; the batch is then frozen
+	daily    *Daily
 }
 
 // NewBatch returns an empty batch.
@@ -132,6 +135,51 @@ func (b *Batch) addVisitor(c dayCell, v string) {
 	}
 	set[v] = struct{}{}
 }
+
+// Daily returns the batch's MongoDB part: its daily totals.
+func (b *Batch) Daily() *Daily {
+	if b.daily == nil {
+		b.daily = &Daily{days: b.days, n: b.n}
+	}
+	return b.daily
+}
+
+// Daily is the MongoDB part of one or more batches: page-view totals and
+// referrer breakdowns per customer, post and UTC day.
+type Daily struct {
+	days   map[dayCell]*dayTotals
+	n      int
+	chunks [][]mongo.WriteModel // set by Store.WriteDaily; then frozen
+	done   int
+}
+
+// NewDaily returns empty daily totals.
+func NewDaily() *Daily { return &Daily{days: map[dayCell]*dayTotals{}} }
+
+// Merge adds o's totals to d; d must not have been written yet.
+func (d *Daily) Merge(o *Daily) {
+	if d.chunks != nil {
+		panic("legacy: merge into daily totals being written")
+	}
+	for c, t := range o.days {
+		cur := d.days[c]
+		if cur == nil {
+			cur = &dayTotals{referrers: map[string]int64{}}
+			d.days[c] = cur
+		}
+		cur.pageviews += t.pageviews
+		for r, n := range t.referrers {
+			cur.referrers[r] += n
+		}
+	}
+	d.n += o.n
+}
+
+// Len is the number of page views in d.
+func (d *Daily) Len() int { return d.n }
+
+// Docs is the number of daily documents d updates.
+func (d *Daily) Docs() int { return len(d.days) }
 
 // Len is the number of page views in the batch.
 func (b *Batch) Len() int { return b.n }

@@ -3,7 +3,6 @@ package legacy
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sort"
 	"strconv"
 	"time"
@@ -26,24 +25,6 @@ const (
 	mongoChunkDocs = 50
 )
 
-// redisOp is one command of a flush.
-type redisOp struct {
-	key      string
-	field    string // HINCRBY field; "" with members for PFADD, "" alone for EXPIREAT
-	n        int64
-	members  []any
-	expireAt time.Time
-}
-
-// flushState is a batch turned into store writes, with the progress of each
-// store, so that a failed flush is retried from where it stopped.
-type flushState struct {
-	redis     [][]redisOp
-	mongo     [][]mongo.WriteModel
-	redisDone int // chunks applied
-	mongoDone int
-}
-
 // WriteError is a failed flush attempt, naming the store.
 type WriteError struct {
 	Store string // "redis" or "mongo"
@@ -54,45 +35,80 @@ func (e *WriteError) Error() string { return "write " + e.Store + ": " + e.Err.E
 
 func (e *WriteError) Unwrap() error { return e.Err }
 
-// Write flushes b to Redis and MongoDB. On error the batch remembers which
-// chunks were applied, and calling Write again with the same batch applies
-// only the rest: Redis chunks are transactions (MULTI/EXEC), so they are
-// applied once; a Mongo chunk whose outcome is unknown (a network error) is
-// applied again, which may count its page views twice (at-least-once).
+// redisOp is one command of a flush.
+type redisOp struct {
+	key      string
+	field    string // HINCRBY field; "" with members for PFADD, "" alone for EXPIREAT
+	n        int64
+	members  []any
+	expireAt time.Time
+}
+
+// realtimeState is a batch's Redis part turned into transactions, with how
+// many were applied.
+type realtimeState struct {
+	chunks [][]redisOp
+	done   int
+}
+
+// Write flushes b to Redis (WriteRealtime) and then MongoDB (WriteDaily).
 func (s *Store) Write(ctx context.Context, b *Batch) error {
-	if b.flush == nil {
-		b.flush = s.prepare(b)
+	if err := s.WriteRealtime(ctx, b); err != nil {
+		return err
 	}
-	f := b.flush
-	for f.redisDone < len(f.redis) {
-		if err := s.writeRedis(ctx, f.redis[f.redisDone]); err != nil {
+	return s.WriteDaily(ctx, b.Daily())
+}
+
+// WriteRealtime writes the batch's 5-minute counters and visitor
+// HyperLogLogs to Redis. On error the batch remembers which transactions
+// (MULTI/EXEC chunks) were applied, and calling it again applies only the
+// rest, so a retry never counts twice.
+func (s *Store) WriteRealtime(ctx context.Context, b *Batch) error {
+	if b.realtime == nil {
+		b.realtime = s.prepareRealtime(b)
+	}
+	f := b.realtime
+	for f.done < len(f.chunks) {
+		if err := s.writeRedis(ctx, f.chunks[f.done]); err != nil {
 			return &WriteError{Store: "redis", Err: err}
 		}
-		f.redisDone++
-	}
-	for f.mongoDone < len(f.mongo) {
-		failed, err := s.writeMongo(ctx, f.mongo[f.mongoDone])
-		if err != nil {
-			if failed != nil {
-				f.mongo[f.mongoDone] = failed
-			}
-			return &WriteError{Store: "mongo", Err: err}
-		}
-		f.mongoDone++
+		f.done++
 	}
 	return nil
 }
 
-// prepare turns the batch into chunks of store writes, in a stable order.
-func (s *Store) prepare(b *Batch) *flushState {
-	f := &flushState{}
-	step := Step5m
+// WriteDaily upserts the daily documents of d ($inc in unordered bulk
+// writes). On error d remembers which chunks were applied, and calling it
+// again applies only the rest; a chunk whose outcome is unknown (a network
+// error) is applied again, which may count its page views twice
+// (at-least-once). Once written (or being written) d cannot be merged into.
+func (s *Store) WriteDaily(ctx context.Context, d *Daily) error {
+	if d.chunks == nil {
+		d.chunks = s.prepareDaily(d)
+	}
+	for d.done < len(d.chunks) {
+		failed, err := s.writeMongo(ctx, d.chunks[d.done])
+		if err != nil {
+			if failed != nil {
+				d.chunks[d.done] = failed
+			}
+			return &WriteError{Store: "mongo", Err: err}
+		}
+		d.done++
+	}
+	return nil
+}
+
+// prepareRealtime turns the batch's Redis part into chunks, in a stable
+// order, each key's commands followed by its EXPIREAT.
+func (s *Store) prepareRealtime(b *Batch) *realtimeState {
+	f := &realtimeState{}
 	byKey := map[string][]redisOp{}
 	expire := map[string]time.Time{}
 	for c, n := range b.pv5m {
 		k := s.pv5mKey(c.customer, time.Unix(c.bucket, 0))
 		byKey[k] = append(byKey[k], redisOp{key: k, field: pvField(c.post, c.ref), n: n})
-		expire[k] = time.Unix(c.bucket, 0).Add(step + s.opts.Retention5m)
+		expire[k] = time.Unix(c.bucket, 0).Add(Step5m + s.opts.Retention5m)
 	}
 	for c, set := range b.visitors {
 		day, _ := time.Parse(DayLayout, c.day)
@@ -119,32 +135,32 @@ func (s *Store) prepare(b *Batch) *flushState {
 		chunk = append(chunk, ops...)
 		chunk = append(chunk, redisOp{key: k, expireAt: expire[k]})
 		if len(chunk) >= redisChunkOps {
-			f.redis = append(f.redis, chunk)
+			f.chunks = append(f.chunks, chunk)
 			chunk = nil
 		}
 	}
 	if len(chunk) > 0 {
-		f.redis = append(f.redis, chunk)
+		f.chunks = append(f.chunks, chunk)
 	}
+	return f
+}
 
-	cells := make([]dayCell, 0, len(b.days))
-	for c := range b.days {
+// prepareDaily turns the daily totals into upserts, in _id order.
+func (s *Store) prepareDaily(d *Daily) [][]mongo.WriteModel {
+	cells := make([]dayCell, 0, len(d.days))
+	for c := range d.days {
 		cells = append(cells, c)
 	}
 	sort.Slice(cells, func(i, j int) bool {
 		return dayDocID(cells[i].customer, cells[i].day, cells[i].post) < dayDocID(cells[j].customer, cells[j].day, cells[j].post)
 	})
+	var chunks [][]mongo.WriteModel
 	var models []mongo.WriteModel
 	now := s.opts.Now().UTC()
 	for _, c := range cells {
-		t := b.days[c]
+		t := d.days[c]
 		inc := bson.D{{Key: "pageviews", Value: t.pageviews}}
-		refs := make([]string, 0, len(t.referrers))
-		for r := range t.referrers {
-			refs = append(refs, r)
-		}
-		sort.Strings(refs)
-		for _, r := range refs {
+		for _, r := range sortedKeys(t.referrers) {
 			inc = append(inc, bson.E{Key: "referrers." + r, Value: t.referrers[r]})
 		}
 		models = append(models, mongo.NewUpdateOneModel().
@@ -156,14 +172,17 @@ func (s *Store) prepare(b *Batch) *flushState {
 			}).
 			SetUpsert(true))
 		if len(models) >= mongoChunkDocs {
-			f.mongo = append(f.mongo, models)
+			chunks = append(chunks, models)
 			models = nil
 		}
 	}
 	if len(models) > 0 {
-		f.mongo = append(f.mongo, models)
+		chunks = append(chunks, models)
 	}
-	return f
+	if chunks == nil {
+		chunks = [][]mongo.WriteModel{}
+	}
+	return chunks
 }
 
 func (s *Store) writeRedis(ctx context.Context, ops []redisOp) error {
@@ -198,7 +217,7 @@ func (s *Store) writeMongo(ctx context.Context, models []mongo.WriteModel) ([]mo
 				failed = append(failed, models[we.Index])
 			}
 		}
-		return failed, fmt.Errorf("%d of %d upserts failed: %w", len(failed), len(models), err)
+		return failed, errors.New(strconv.Itoa(len(failed)) + " of " + strconv.Itoa(len(models)) + " upserts failed: " + err.Error())
 	}
 	return nil, err
 }

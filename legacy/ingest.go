@@ -54,10 +54,14 @@ func DefaultIngestOptions() IngestOptions {
 // IngestStats are the ingester's running totals, for tests and logs.
 type IngestStats struct {
 	Records   int64 // read from Kafka
-	Flushed   int64 // records whose flush reached both stores
+	Realtime  int64 // records whose counters are in Redis
+	Flushed   int64 // records whose counters are in Redis and MongoDB
 	Committed int64 // records whose offsets were committed
-	Pageviews int64 // page views written to the stores
-	Flushes   int64
+	// RealtimePageviews and Pageviews are the page views written to Redis,
+	// and to both stores.
+	RealtimePageviews int64
+	Pageviews         int64
+	Flushes           int64
 }
 
 // Ingester consumes the raw-pixel topic and keeps System One's counters.
@@ -68,7 +72,7 @@ type Ingester struct {
 	m     *ingestMetrics
 	dedup *dedupe
 
-	records, flushed, committed, pageviews, flushes atomic.Int64
+	records, realtime, flushed, committed, rtPageviews, pageviews, flushes atomic.Int64
 
 	// crashBeforeCommit, in tests, simulates a crash between a flush and
 	// its commit: Run returns at once with this error, committing nothing.
@@ -107,8 +111,8 @@ func NewIngester(store *Store, opts IngestOptions) (*Ingester, error) {
 // Stats returns the running totals.
 func (in *Ingester) Stats() IngestStats {
 	return IngestStats{
-		Records: in.records.Load(), Flushed: in.flushed.Load(), Committed: in.committed.Load(),
-		Pageviews: in.pageviews.Load(), Flushes: in.flushes.Load(),
+		Records: in.records.Load(), Realtime: in.realtime.Load(), Flushed: in.flushed.Load(), Committed: in.committed.Load(),
+		RealtimePageviews: in.rtPageviews.Load(), Pageviews: in.pageviews.Load(), Flushes: in.flushes.Load(),
 	}
 }
 
@@ -118,21 +122,26 @@ type window struct {
 	records int64
 	last    map[int]kafka.Message // highest message per partition
 	ledger  *ledger.Accumulator   // tallies of the window's records
-	written bool                  // the batch is in both stores
 }
 
 func newWindow() *window {
 	return &window{batch: NewBatch(), last: map[int]kafka.Message{}, ledger: ledger.NewAccumulator()}
 }
 
-// Run consumes until ctx ends: it counts post page views in memory and
-// every FlushInterval (or at MaxBatch page views) hands the window to a
-// flush that writes Redis and MongoDB and then commits the window's offsets.
-// One flush runs at a time, beside the consumption; while it runs the next
-// window keeps growing, so a slow store makes windows bigger, not
-// consumption slower (until MaxBatch). When ctx ends Run waits for the
-// flush in flight, flushes and commits the last window, within
-// ShutdownTimeout.
+// Run consumes until ctx ends. It counts post page views in memory and,
+// every FlushInterval (or at MaxBatch page views), hands the window to a
+// pipeline of two stages running beside the consumption:
+//
+//  1. realtime: the window's 5-minute counters and visitor HyperLogLogs go
+//     to Redis (one window at a time; the next keeps growing meanwhile);
+//  2. daily: the window's daily totals are merged into the pending MongoDB
+//     upserts; one bulk upsert runs at a time and, once MongoDB has it, the
+//     offsets of every window it covers are committed.
+//
+// So Redis stays a few seconds behind Kafka even when MongoDB is slow, and
+// a slow MongoDB makes its bulk upserts cover more windows, not the
+// consumption slower. When ctx ends Run stops reading, writes what it read
+// to both stores and commits it, within ShutdownTimeout.
 func (in *Ingester) Run(ctx context.Context) error {
 	r := kafka.NewReader(kafka.ReaderConfig{
 		Brokers:        in.opts.Brokers,
@@ -143,11 +152,18 @@ func (in *Ingester) Run(ctx context.Context) error {
 		MaxBytes:       16 << 20,
 		MaxWait:        250 * time.Millisecond,
 		QueueCapacity:  8192,
-		CommitInterval: 0, // synchronous commits, after each flush
+		CommitInterval: 0, // synchronous commits, after each daily flush
 		ErrorLogger:    kafka.LoggerFunc(func(msg string, args ...any) { in.log.Warn("kafka reader: " + fmt.Sprintf(msg, args...)) }),
 	})
 	defer r.Close()
 	in.log.Info("legacy ingest starting", "topic", in.opts.Topic, "group", in.opts.GroupID, "flush_interval", in.opts.FlushInterval)
+
+	// The stages keep retrying until ShutdownTimeout after ctx ends.
+	stages, stopStages := afterGrace(ctx, in.opts.ShutdownTimeout)
+	defer stopStages()
+	daily := newDailyQueue()
+	dailyDone := make(chan error, 1)
+	go func() { dailyDone <- in.runDaily(stages, r, daily) }()
 
 	fetchCtx, stopFetch := context.WithCancel(ctx)
 	defer stopFetch()
@@ -172,17 +188,45 @@ func (in *Ingester) Run(ctx context.Context) error {
 	tick := time.NewTicker(in.opts.FlushInterval)
 	defer tick.Stop()
 	w := newWindow()
-	var inflight *flight // the flush running, or nil
+	var inflight *flight // the realtime write running, or nil
 	due := ""            // the trigger of a flush waiting for the one in flight
 	start := func(trigger string) {
-		inflight = in.startFlush(ctx, r, w, trigger)
+		inflight = in.startRealtime(stages, w, daily, trigger)
 		w, due = newWindow(), ""
 		in.dedup.rotate()
 	}
-	for {
-		var flushed <-chan struct{}
+	// finish ends Run: it writes the last window, lets the daily stage
+	// drain, and returns the first error.
+	finish := func(cause error) error {
+		stopFetch()
 		if inflight != nil {
-			flushed = inflight.done
+			<-inflight.done
+			if inflight.err != nil {
+				cause = errors.Join(cause, inflight.err)
+			}
+		}
+		if cause == nil && w.records > 0 {
+			if err := in.writeRealtime(stages, w, "shutdown"); err != nil {
+				cause = err
+			} else {
+				daily.add(w)
+			}
+		}
+		daily.close()
+		if err := <-dailyDone; err != nil {
+			cause = errors.Join(cause, err)
+		}
+		st := in.Stats()
+		in.log.Info("legacy ingest stopped", "records", st.Records, "pageviews", st.Pageviews, "committed", st.Committed)
+		if ctx.Err() != nil && errors.Is(cause, ctx.Err()) {
+			return nil
+		}
+		return cause
+	}
+	for {
+		var written <-chan struct{}
+		if inflight != nil {
+			written = inflight.done
 		}
 		select {
 		case m := <-msgs:
@@ -190,10 +234,10 @@ func (in *Ingester) Run(ctx context.Context) error {
 			if w.batch.Len() < in.opts.MaxBatch {
 				continue
 			}
-			if inflight != nil { // backpressure: the stores are behind
+			if inflight != nil { // backpressure: Redis is behind
 				<-inflight.done
 				if inflight.err != nil {
-					return in.stopAfter(ctx, r, inflight, w)
+					return finish(nil)
 				}
 				inflight = nil
 			}
@@ -208,21 +252,40 @@ func (in *Ingester) Run(ctx context.Context) error {
 				continue
 			}
 			start("interval")
-		case <-flushed:
+		case <-written:
 			if inflight.err != nil {
-				return in.stopAfter(ctx, r, inflight, w)
+				return finish(nil)
 			}
 			inflight = nil
 			if due != "" {
 				start(due)
 			}
+		case err := <-dailyDone:
+			dailyDone <- err // for finish
+			if err == nil {
+				err = errors.New("daily stage ended early")
+			}
+			if in.crashBeforeCommit != nil && errors.Is(err, in.crashBeforeCommit) {
+				if inflight != nil {
+					<-inflight.done // so that Stats are final
+				}
+				return err
+			}
+			return finish(nil)
 		case err := <-fetchErr:
 			if ctx.Err() == nil {
-				err = fmt.Errorf("fetch from kafka: %w", err)
+				return finish(fmt.Errorf("fetch from kafka: %w", err))
 			}
-			return in.shutdown(ctx, r, inflight, w, err)
+			return finish(nil)
 		case <-ctx.Done():
-			return in.shutdown(ctx, r, inflight, w, nil)
+			return finish(nil)
 		}
 	}
+}
+
+// afterGrace returns a context that ends grace after ctx ends.
+func afterGrace(ctx context.Context, grace time.Duration) (context.Context, context.CancelFunc) {
+	g, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, func() { time.AfterFunc(grace, cancel) })
+	return g, func() { stop(); cancel() }
 }

@@ -2,12 +2,13 @@ package legacy
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/brooksdata/brooks/audit/ledger"
 	"github.com/brooksdata/brooks/pixel"
 )
 
@@ -37,137 +38,170 @@ func (in *Ingester) add(w *window, m kafka.Message) {
 	in.m.counted.WithLabelValues(pv.Customer).Inc()
 }
 
-// flight is a flush running beside the consumption.
+// flight is a realtime write running beside the consumption.
 type flight struct {
-	w    *window
 	done chan struct{} // closed when err is set
 	err  error
 }
 
-// startFlush flushes w in the background; stop ends its retries.
-func (in *Ingester) startFlush(stop context.Context, r *kafka.Reader, w *window, trigger string) *flight {
-	f := &flight{w: w, done: make(chan struct{})}
+// startRealtime writes w's Redis part in the background, then hands w to
+// the daily stage.
+func (in *Ingester) startRealtime(stop context.Context, w *window, daily *dailyQueue, trigger string) *flight {
+	f := &flight{done: make(chan struct{})}
 	go func() {
 		defer close(f.done)
-		f.err = in.flush(stop, r, w, trigger)
+		if f.err = in.writeRealtime(stop, w, trigger); f.err == nil {
+			daily.add(w)
+		}
 	}()
 	return f
 }
 
-// stopAfter ends Run after the flush in flight failed: only the end of ctx
-// (or a simulated crash) makes a flush fail.
-func (in *Ingester) stopAfter(ctx context.Context, r *kafka.Reader, f *flight, w *window) error {
-	if in.crashBeforeCommit != nil && errors.Is(f.err, in.crashBeforeCommit) {
-		return f.err
+// writeRealtime writes w's Redis part, retrying until it succeeds or stop
+// ends.
+func (in *Ingester) writeRealtime(stop context.Context, w *window, trigger string) error {
+	t0 := time.Now()
+	err := in.retry(stop, "redis", func(ctx context.Context) error { return in.store.WriteRealtime(ctx, w.batch) })
+	if err != nil {
+		return fmt.Errorf("flush %s to redis: %w", w.batch, err)
 	}
-	return in.shutdown(ctx, r, f, w, nil)
-}
-
-// shutdown finishes the flush in flight (again, if ctx cut it short), then
-// flushes and commits the last window, and returns cause (nil for a clean
-// stop) or the flush error.
-func (in *Ingester) shutdown(ctx context.Context, r *kafka.Reader, f *flight, w *window, cause error) error {
-	if cause != nil && ctx.Err() == nil {
-		in.log.Error("legacy ingest stopping", "err", cause)
-	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), in.opts.ShutdownTimeout)
-	defer cancel()
-	if f != nil {
-		<-f.done
-		if f.err != nil {
-			if in.crashBeforeCommit != nil && errors.Is(f.err, in.crashBeforeCommit) {
-				return f.err
-			}
-			if err := in.flush(sctx, r, f.w, "shutdown"); err != nil {
-				return errors.Join(cause, fmt.Errorf("last flush (its records will be read again): %w", err))
-			}
-		}
-	}
-	if err := in.flush(sctx, r, w, "shutdown"); err != nil {
-		return errors.Join(cause, fmt.Errorf("last flush (its records will be read again): %w", err))
-	}
-	st := in.Stats()
-	in.log.Info("legacy ingest stopped", "records", st.Records, "pageviews", st.Pageviews, "committed", st.Committed)
-	if ctx.Err() != nil && errors.Is(cause, ctx.Err()) {
-		return nil
-	}
-	return cause
-}
-
-// flush writes the window's batch to both stores, retrying with backoff
-// until it succeeds or stop ends, then commits the window's offsets. A
-// commit that fails is logged and counted: those records will be read and
-// counted again (at-least-once). Flushing a window that was flushed
-// already (its commit failed, or shutdown retries it) only commits again.
-func (in *Ingester) flush(stop context.Context, r *kafka.Reader, w *window, trigger string) error {
-	if w.records == 0 {
-		return nil
-	}
-	if !w.written {
-		if err := in.write(stop, w, trigger); err != nil {
-			return err
-		}
-	}
-	if in.crashBeforeCommit != nil {
-		return in.crashBeforeCommit
-	}
-	last := make([]kafka.Message, 0, len(w.last))
-	for _, m := range w.last {
-		last = append(last, m)
-	}
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(stop), 30*time.Second)
-	defer cancel()
-	if err := r.CommitMessages(cctx, last...); err != nil {
-		in.m.commitErrs.Inc()
-		in.log.Warn("legacy commit failed after flush: these records will be counted again", "err", err, "records", w.records)
-		return nil
-	}
-	in.committed.Add(w.records)
-	return nil
-}
-
-// write puts the window's batch in both stores, retrying until it succeeds
-// or stop ends.
-func (in *Ingester) write(stop context.Context, w *window, trigger string) error {
-	start := time.Now()
-	if !w.batch.Empty() {
-		backoff := 100 * time.Millisecond
-		for {
-			// Attempts are not cut short by stop: an interrupted write would
-			// leave its outcome unknown.
-			actx, cancel := context.WithTimeout(context.WithoutCancel(stop), 2*time.Minute)
-			err := in.store.Write(actx, w.batch)
-			cancel()
-			if err == nil {
-				break
-			}
-			var we *WriteError
-			store := "unknown"
-			if errors.As(err, &we) {
-				store = we.Store
-			}
-			in.m.flushErrors.WithLabelValues(store).Inc()
-			in.log.Warn("legacy flush failed, retrying", "err", err, "pageviews", w.batch.Len(), "backoff", backoff)
-			select {
-			case <-stop.Done():
-				return fmt.Errorf("flush %s: %w", w.batch, err)
-			case <-time.After(backoff):
-			}
-			backoff = min(backoff*2, 5*time.Second)
-		}
-	}
-	w.written = true
-	took := time.Since(start)
-	in.m.flushTime.Observe(took.Seconds())
-	in.m.batchSize.Observe(float64(w.batch.Len()))
+	in.m.flushTime.WithLabelValues("redis").Observe(time.Since(t0).Seconds())
 	in.m.flushes.WithLabelValues(trigger).Inc()
-	in.m.lastFlush.SetToCurrentTime()
-	in.flushes.Add(1)
-	in.flushed.Add(w.records)
-	in.pageviews.Add(int64(w.batch.Len()))
-	if in.opts.Ledger != nil {
-		in.opts.Ledger.Restore(w.ledger.Drain())
-	}
-	in.log.Debug("legacy flushed", "trigger", trigger, "records", w.records, "pageviews", w.batch.Len(), "took", took)
+	in.realtime.Add(w.records)
+	in.rtPageviews.Add(int64(w.batch.Len()))
 	return nil
+}
+
+// retry calls write until it succeeds, with backoff, or stop ends.
+// Attempts are not cut short by stop: an interrupted write would leave its
+// outcome unknown.
+func (in *Ingester) retry(stop context.Context, store string, write func(context.Context) error) error {
+	backoff := 100 * time.Millisecond
+	for {
+		actx, cancel := context.WithTimeout(context.WithoutCancel(stop), 2*time.Minute)
+		err := write(actx)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		in.m.flushErrors.WithLabelValues(store).Inc()
+		in.log.Warn("legacy flush failed, retrying", "store", store, "err", err, "backoff", backoff)
+		select {
+		case <-stop.Done():
+			return err
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 5*time.Second)
+	}
+}
+
+// pendingDaily is what the daily stage has to write next: the merged daily
+// totals of one or more windows whose Redis part is written, their highest
+// offsets and their ledger tallies.
+type pendingDaily struct {
+	daily   *Daily
+	last    map[int]kafka.Message
+	records int64
+	ledger  *ledger.Accumulator
+}
+
+// dailyQueue hands windows from the realtime stage to the daily stage,
+// merging those that arrive while a bulk upsert runs.
+type dailyQueue struct {
+	mu      sync.Mutex
+	pending *pendingDaily
+	closed  bool
+	signal  chan struct{}
+}
+
+func newDailyQueue() *dailyQueue { return &dailyQueue{signal: make(chan struct{}, 1)} }
+
+func (q *dailyQueue) add(w *window) {
+	q.mu.Lock()
+	if q.pending == nil {
+		q.pending = &pendingDaily{daily: NewDaily(), last: map[int]kafka.Message{}, ledger: ledger.NewAccumulator()}
+	}
+	p := q.pending
+	p.daily.Merge(w.batch.Daily())
+	for part, m := range w.last {
+		p.last[part] = m
+	}
+	p.records += w.records
+	p.ledger.Restore(w.ledger.Drain())
+	q.mu.Unlock()
+	q.wake()
+}
+
+func (q *dailyQueue) close() {
+	q.mu.Lock()
+	q.closed = true
+	q.mu.Unlock()
+	q.wake()
+}
+
+func (q *dailyQueue) wake() {
+	select {
+	case q.signal <- struct{}{}:
+	default:
+	}
+}
+
+// take waits for pending work; it returns nil once the queue is closed and
+// empty.
+func (q *dailyQueue) take() *pendingDaily {
+	for {
+		q.mu.Lock()
+		p, closed := q.pending, q.closed
+		q.pending = nil
+		q.mu.Unlock()
+		if p != nil || closed {
+			return p
+		}
+		<-q.signal
+	}
+}
+
+// runDaily is the daily stage: it upserts the pending daily totals into
+// MongoDB, one bulk write at a time, and commits the offsets they cover.
+// A commit that fails is logged and counted: those records will be read
+// and counted again (at-least-once). It returns when the queue is closed
+// and drained, or when a write fails until stop ends.
+func (in *Ingester) runDaily(stop context.Context, r *kafka.Reader, q *dailyQueue) error {
+	for {
+		p := q.take()
+		if p == nil {
+			return nil
+		}
+		t0 := time.Now()
+		err := in.retry(stop, "mongo", func(ctx context.Context) error { return in.store.WriteDaily(ctx, p.daily) })
+		if err != nil {
+			return fmt.Errorf("flush %d daily documents to mongo (their records will be read again): %w", p.daily.Docs(), err)
+		}
+		in.m.flushTime.WithLabelValues("mongo").Observe(time.Since(t0).Seconds())
+		in.m.batchSize.Observe(float64(p.daily.Len()))
+		in.m.lastFlush.SetToCurrentTime()
+		in.flushes.Add(1)
+		in.flushed.Add(p.records)
+		in.pageviews.Add(int64(p.daily.Len()))
+		if in.opts.Ledger != nil {
+			in.opts.Ledger.Restore(p.ledger.Drain())
+		}
+		if in.crashBeforeCommit != nil {
+			return in.crashBeforeCommit
+		}
+		last := make([]kafka.Message, 0, len(p.last))
+		for _, m := range p.last {
+			last = append(last, m)
+		}
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(stop), 30*time.Second)
+		err = r.CommitMessages(cctx, last...)
+		cancel()
+		if err != nil {
+			in.m.commitErrs.Inc()
+			in.log.Warn("legacy commit failed after flush: these records will be counted again", "err", err, "records", p.records)
+			continue
+		}
+		in.committed.Add(p.records)
+		in.log.Debug("legacy flushed", "records", p.records, "pageviews", p.daily.Len(), "docs", p.daily.Docs(), "took", time.Since(t0))
+	}
 }

@@ -9,7 +9,7 @@ type ingestMetrics struct {
 	ignored     *prometheus.CounterVec
 	flushes     *prometheus.CounterVec
 	flushErrors *prometheus.CounterVec
-	flushTime   prometheus.Histogram
+	flushTime   *prometheus.HistogramVec
 	batchSize   prometheus.Histogram
 	commitErrs  prometheus.Counter
 	lastFlush   prometheus.Gauge
@@ -28,24 +28,24 @@ func newIngestMetrics(reg prometheus.Registerer) *ingestMetrics {
 			Name: "brooks_legacy_ingest_ignored_total", Help: "Records not counted, by reason (non_post, not_pageview, unknown_customer, bad_record, duplicate).",
 		}, []string{"reason"}),
 		flushes: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "brooks_legacy_flushes_total", Help: "Flushes of the in-memory counters to Redis and MongoDB, by trigger (interval, size, shutdown).",
+			Name: "brooks_legacy_flushes_total", Help: "Windows of in-memory counters flushed to Redis, by trigger (interval, size, shutdown).",
 		}, []string{"trigger"}),
 		flushErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "brooks_legacy_flush_errors_total", Help: "Failed flush attempts (retried), by store.",
 		}, []string{"store"}),
-		flushTime: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name: "brooks_legacy_flush_seconds", Help: "Time to write a flush to both stores, retries included.",
-			Buckets: prometheus.ExponentialBuckets(0.001, 2, 16),
-		}),
+		flushTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "brooks_legacy_flush_seconds", Help: "Time to write a flush to a store (redis: one window; mongo: the windows merged while the previous bulk upsert ran), retries included.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 18),
+		}, []string{"store"}),
 		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name: "brooks_legacy_flush_pageviews", Help: "Page views per flush.",
+			Name: "brooks_legacy_flush_pageviews", Help: "Page views per MongoDB flush (and offset commit).",
 			Buckets: prometheus.ExponentialBuckets(1, 4, 11),
 		}),
 		commitErrs: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "brooks_legacy_commit_errors_total", Help: "Kafka offset commits that failed after a flush (the records will be counted again).",
 		}),
 		lastFlush: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "brooks_legacy_last_flush_timestamp_seconds", Help: "Unix time of the last successful flush.",
+			Name: "brooks_legacy_last_flush_timestamp_seconds", Help: "Unix time of the last flush that reached both stores.",
 		}),
 		lag: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "brooks_legacy_ingest_lag_records", Help: "Records behind the end of the topic, as the Kafka reader last saw it.",

@@ -1,0 +1,211 @@
+package legacy
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"go.mongodb.org/mongo-driver/bson"
+	"go.mongodb.org/mongo-driver/mongo/options"
+
+	"github.com/brooksdata/brooks/internal/testenv"
+	"github.com/brooksdata/brooks/loadgen"
+	"github.com/brooksdata/brooks/query"
+	"github.com/brooksdata/brooks/shadow/collector"
+	"github.com/brooksdata/brooks/shadow/tee"
+)
+
+// benchEvents is the number of records BenchmarkIngest consumes per
+// iteration (BROOKS_LEGACY_BENCH_EVENTS overrides it).
+func benchEvents() int {
+	if n, err := strconv.Atoi(os.Getenv("BROOKS_LEGACY_BENCH_EVENTS")); err == nil && n > 0 {
+		return n
+	}
+	return 300_000
+}
+
+// BenchmarkIngest produces loadgen traffic straight to a fresh 6-partition
+// topic on the real Kafka, then measures the ingester consuming, flushing
+// to the real Redis and FerretDB and committing all of it. It reports
+// events/s from its first record to its last commit (end to end, so the
+// last flush's latency counts) and read-events/s, from its first record to
+// its last read (the consumption rate, flushes running beside it). The
+// target is 20,000 events/s.
+func BenchmarkIngest(b *testing.B) {
+	cfg := testenv.Require(b, testenv.Kafka, testenv.Redis, testenv.FerretDB)
+	s, _ := newTestStore(b, Options{})
+	ctx := testenv.Context(b, 20*time.Minute)
+	cfg.Topic = testenv.Name("legacy_bench")
+	if err := (tee.Topic{Brokers: cfg.KafkaBrokers, Name: cfg.Topic, Partitions: 6}).Ensure(ctx); err != nil {
+		b.Fatal(err)
+	}
+	n := benchEvents()
+	produce(b, ctx, cfg.KafkaBrokers, cfg.Topic, n)
+	customers := testenv.Customers(b)
+	b.ResetTimer()
+	var busy, reading time.Duration
+	for range b.N {
+		o := DefaultIngestOptions()
+		o.Brokers, o.Topic, o.GroupID, o.Customers = cfg.KafkaBrokers, cfg.Topic, testenv.Name("legacy_bench"), customers
+		in, err := NewIngester(s, o)
+		if err != nil {
+			b.Fatal(err)
+		}
+		rctx, cancel := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- in.Run(rctx) }()
+		for in.Stats().Records == 0 && ctx.Err() == nil {
+			time.Sleep(5 * time.Millisecond)
+		}
+		start := time.Now()
+		for in.Stats().Records < int64(n) && ctx.Err() == nil {
+			time.Sleep(5 * time.Millisecond)
+		}
+		reading += time.Since(start)
+		for in.Stats().Committed < int64(n) && ctx.Err() == nil {
+			time.Sleep(5 * time.Millisecond)
+		}
+		busy += time.Since(start)
+		cancel()
+		if err := <-done; err != nil {
+			b.Fatal(err)
+		}
+		st := in.Stats()
+		b.Logf("%d records, %d post page views, %d flushes in %v", st.Records, st.Pageviews, st.Flushes, time.Since(start).Round(time.Millisecond))
+	}
+	b.ReportMetric(float64(n*b.N)/busy.Seconds(), "events/s")
+	b.ReportMetric(float64(n*b.N)/reading.Seconds(), "read-events/s")
+}
+
+// produce writes n loadgen events, stamped now, to topic.
+func produce(b *testing.B, ctx context.Context, brokers []string, topic string, n int) {
+	b.Helper()
+	w := collector.NewWriter(brokers, topic)
+	w.BatchSize, w.BatchTimeout, w.Async = 5000, 20*time.Millisecond, false
+	defer w.Close()
+	gen := loadgen.NewGenerator(9, loadgen.DefaultProfiles(), 5000)
+	customers := testenv.Customers(b)
+	t0 := time.Now()
+	batch := make([]kafka.Message, 0, 20000)
+	for i := range n {
+		e, rej := collector.BuildEvent(gen.Next(), time.Now().UTC(), "", "", customers)
+		if rej != nil {
+			b.Fatal(rej)
+		}
+		v, err := e.Marshal()
+		if err != nil {
+			b.Fatal(err)
+		}
+		batch = append(batch, kafka.Message{Key: []byte(e.Customer), Value: v})
+		if len(batch) == cap(batch) || i == n-1 {
+			if err := w.WriteMessages(ctx, batch...); err != nil {
+				b.Fatal(err)
+			}
+			batch = batch[:0]
+		}
+	}
+	b.Logf("produced %d events in %v", n, time.Since(t0).Round(time.Millisecond))
+}
+
+// BenchmarkQuery24h5m measures the query API on a day of 5-minute buckets
+// in Redis (400 posts × 5 referrer categories, every bucket): the site's
+// series and the top 10 posts. It reports the p99 latency.
+func BenchmarkQuery24h5m(b *testing.B) {
+	s, _ := newTestStore(b, Options{})
+	api := newTestAPI(b, s)
+	ctx := testenv.Context(b, 10*time.Minute)
+	now := time.Now().UTC()
+	to := now.Truncate(Step5m).Add(Step5m)
+	from := to.Add(-24 * time.Hour)
+	for t := from; t.Before(to); t = t.Add(Step5m) {
+		batch := NewBatch()
+		for p := range 400 {
+			for r, ref := range []string{"search", "social", "internal", "direct", "other"} {
+				if (p+r)%3 == 0 {
+					continue // sparse, as real traffic is
+				}
+				batch.AddN(Pageview{Customer: "acme.example", Post: fmt.Sprintf("https://acme.example/post/%d", p), Referrer: ref, At: t}, int64(1+p%7+r))
+			}
+		}
+		f := s.prepareRealtime(batch)
+		for _, ch := range f.chunks {
+			if err := s.writeRedis(ctx, ch); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	benchQueries(b, ctx, api, map[string]query.Query{
+		"site": {Customer: "acme.example", Metrics: []string{"pageviews"}, From: from, To: to, Interval: "5m"},
+		"top10posts": {Customer: "acme.example", Metrics: []string{"pageviews"}, GroupBy: []string{"url"},
+			From: from, To: to, Interval: "5m", OrderBy: "-pageviews", Limit: 10},
+	})
+}
+
+// BenchmarkQuery90d1d measures the query API on 90 days of daily documents
+// in FerretDB (400 posts a day, inserted directly): the site's daily series
+// and the top 10 posts' daily series. It reports the p99 latency.
+func BenchmarkQuery90d1d(b *testing.B) {
+	s, _ := newTestStore(b, Options{})
+	api := newTestAPI(b, s)
+	ctx := testenv.Context(b, 10*time.Minute)
+	to := time.Now().UTC().Truncate(Day).Add(Day)
+	from := to.Add(-90 * Day)
+	var docs []any
+	for d := from; d.Before(to); d = d.Add(Day) {
+		day := d.Format(DayLayout)
+		for p := range 400 {
+			post := fmt.Sprintf("https://acme.example/post/%d", p)
+			refs := bson.D{{Key: "search", Value: p % 11}, {Key: "social", Value: p % 7}, {Key: "direct", Value: 1 + p%5}}
+			docs = append(docs, bson.D{{Key: "_id", Value: dayDocID("acme.example", day, post)}, {Key: "customer", Value: "acme.example"},
+				{Key: "post", Value: post}, {Key: "day", Value: day}, {Key: "pageviews", Value: p%11 + p%7 + 1 + p%5}, {Key: "referrers", Value: refs}})
+		}
+	}
+	t0 := time.Now()
+	for chunk := range slices.Chunk(docs, 5000) {
+		if _, err := s.days.InsertMany(ctx, chunk, options.InsertMany().SetOrdered(false)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Logf("seeded %d daily documents in %v", len(docs), time.Since(t0).Round(time.Millisecond))
+	benchQueries(b, ctx, api, map[string]query.Query{
+		"site": {Customer: "acme.example", Metrics: []string{"pageviews"}, From: from, To: to, Interval: "1d"},
+		"top10posts": {Customer: "acme.example", Metrics: []string{"pageviews"}, GroupBy: []string{"url"},
+			From: from, To: to, Interval: "1d", OrderBy: "-pageviews", Limit: 10},
+	})
+}
+
+// benchQueries runs each query b.N times through the HTTP API and reports
+// its p50 and p99 latency.
+func benchQueries(b *testing.B, ctx context.Context, api *query.Client, qs map[string]query.Query) {
+	for _, name := range slices.Sorted(func(yield func(string) bool) {
+		for k := range qs {
+			if !yield(k) {
+				return
+			}
+		}
+	}) {
+		q := qs[name]
+		b.Run(name, func(b *testing.B) {
+			var lat []time.Duration
+			for b.Loop() {
+				t0 := time.Now()
+				ans, err := api.Do(ctx, &q)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(ans.Series) == 0 {
+					b.Fatal("empty answer")
+				}
+				lat = append(lat, time.Since(t0))
+			}
+			slices.Sort(lat)
+			b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+			b.ReportMetric(float64(lat[(len(lat)*99)/100].Microseconds())/1000, "p99-ms")
+		})
+	}
+}
