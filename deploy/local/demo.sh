@@ -23,7 +23,7 @@ components=(
   "archive|archive|http://127.0.0.1:9183/healthz"
   "legacy-ingest|legacy ingest|http://127.0.0.1:9181/healthz"
   "legacy-serve|legacy serve|http://127.0.0.1:8081/healthz"
-  "nextgen-run|nextgen run|http://127.0.0.1:9182/healthz"
+  "nextgen-run|nextgen run|http://127.0.0.1:9184/healthz"
   "nextgen-serve|nextgen serve|http://127.0.0.1:8082/healthz"
 )
 
