@@ -66,6 +66,8 @@ func newNextgenServeCmd(a *app) *cobra.Command {
 	f.StringVar(&addr, "http-addr", addr, "listen address of the query API, /metrics, /healthz and /readyz")
 	f.BoolVar(&withRaw, "raw", withRaw, "connect to Cassandra for GET /v1/raw drill-down")
 	f.IntVar(&o.PageSize, "page-size", o.PageSize, "composite aggregation page size of the Elasticsearch searches")
+	f.IntVar(&o.PrecisionThreshold, "precision-threshold", o.PrecisionThreshold,
+		"cardinality precision threshold (1-40000): distinct counts up to it are near-exact (0.0122% error), above it HyperLogLog (3000: 0.81%, 40000: 0.20%); higher is slower on long series")
 	f.IntVar(&o.MaxPoints, "max-points", o.MaxPoints, "largest answer in points (series x buckets); bigger queries get 422")
 	f.DurationVar(&o.Timeout, "query-timeout", o.Timeout, "longest time one query may take")
 	return cmd

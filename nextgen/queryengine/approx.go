@@ -1,6 +1,7 @@
 package queryengine
 
 import (
+	"fmt"
 	"math"
 
 	"github.com/brooksdata/brooks/query"
@@ -11,48 +12,47 @@ import (
 // Elasticsearch counts with HyperLogLog++ (server class HyperLogLogPlusPlus):
 //
 //   - precision_threshold T gives the precision p = bitsRequired(ceil(T/0.75)*4)
-//     clamped to [4, 18]; for T = 40000 (the maximum) p = 18, so the HLL has
-//     m = 2^18 registers.
-//   - Up to 3/4 of 2^p/4 = 49152 distinct values a bucket stays in linear
-//     counting mode: it keeps every value's hash encoded on 32 bits (the top
-//     25 bits of a 64-bit MurmurHash3, plus a run length) in a hash set and
-//     estimates m'·ln(m'/(m'−size)) with m' = 2^25. Its only error is hash
-//     collisions in the 2^25 space, corrected on average by that estimate:
-//     relative standard error sqrt(m'(e^t−t−1))/n ≈ 1/sqrt(2·m') = 1.22e-4
-//     (t = n/m'), so counts of a few thousand are exact in practice (an
-//     absolute error of n/8192 standard deviations).
-//   - Above 49152 it is HyperLogLog with m = 2^18 registers: relative
-//     standard error 1.04/sqrt(m) = 0.203 %.
+//     clamped to [4, 18]: T = 3000 (Elasticsearch's default and ours) gives
+//     p = 14, T = 40000 (the maximum) p = 18.
+//   - Up to 3/4 of 2^p/4 distinct values (3072 for p = 14, 49152 for p = 18)
+//     a bucket stays in linear counting mode: it keeps every value's hash
+//     encoded on 32 bits (the top 25 bits of a 64-bit MurmurHash3, plus a
+//     run length) in a hash set and estimates m'·ln(m'/(m'−size)) with
+//     m' = 2^25. Its only error is hash collisions in the 2^25 space,
+//     corrected on average by that estimate: relative standard error
+//     sqrt(m'(e^t−t−1))/n ≈ 1/sqrt(2·m') = 0.0122 % (t = n/m'), whatever p;
+//     counts of a few thousand are exact in practice.
+//   - Above that it is HyperLogLog with m = 2^p registers: relative standard
+//     error 1.04/sqrt(m), 0.8125 % for p = 14 (the same as a Redis
+//     HyperLogLog) and 0.203 % for p = 18.
+//
+// A higher threshold buys accuracy above 3072 with time: on long series
+// (two years of daily buckets of thousands of visitors) p = 18 makes the
+// aggregation about twice as slow, because every bucket's hash set grows to
+// tens of thousands of entries.
 //
 // The answer's "approximate" states the bound that applies: the linear
 // counting one when every distinct value in the answer is at most the
 // precision threshold, the HyperLogLog one otherwise.
 const (
-	// PrecisionThreshold is the cardinality aggregations' precision_threshold
-	// (Elasticsearch's maximum).
-	PrecisionThreshold = 40000
-	// hllPrecision is p for PrecisionThreshold (see precisionFromThreshold).
-	hllPrecision = 18
+	// DefaultPrecisionThreshold is the cardinality aggregations' default
+	// precision_threshold (p = 14).
+	DefaultPrecisionThreshold = 3000
+	// MaxPrecisionThreshold is Elasticsearch's maximum (p = 18).
+	MaxPrecisionThreshold = 40000
 	// linearCountingBits is log2 of linear counting's hash space (P2 in
 	// Elasticsearch's AbstractLinearCounting).
 	linearCountingBits = 25
-	// approxMethod names the estimator in answers.
-	approxMethod = "elasticsearch cardinality: HyperLogLog++ p=18, linear counting up to 49152 distinct"
 )
 
-// Relative standard errors of the two regimes.
-var (
-	// LinearCountingRSE applies to counts at most PrecisionThreshold.
-	LinearCountingRSE = 1 / math.Sqrt(2*math.Exp2(linearCountingBits))
-	// HyperLogLogRSE applies to counts above it.
-	HyperLogLogRSE = 1.04 / math.Sqrt(math.Exp2(hllPrecision))
-)
+// LinearCountingRSE is the relative standard error of counts at most the
+// precision threshold, whatever the threshold.
+var LinearCountingRSE = 1 / math.Sqrt(2*math.Exp2(linearCountingBits))
 
-// precisionFromThreshold mirrors Elasticsearch's
-// HyperLogLogPlusPlus.precisionFromThreshold, so the constants above are
-// checked by a test rather than trusted.
-func precisionFromThreshold(count int64) int {
-	entries := int64(math.Ceil(float64(count) / 0.75))
+// Precision is the HyperLogLog precision p Elasticsearch uses for a
+// precision_threshold (HyperLogLogPlusPlus.precisionFromThreshold).
+func Precision(threshold int) int {
+	entries := int64(math.Ceil(float64(threshold) / 0.75))
 	p := bitsRequired(entries * 4)
 	return max(4, min(p, 18))
 }
@@ -67,25 +67,37 @@ func bitsRequired(v int64) int {
 	return max(n, 1)
 }
 
+// HyperLogLogRSE is the relative standard error of counts above the
+// precision threshold: 1.04/sqrt(2^p).
+func HyperLogLogRSE(threshold int) float64 {
+	return 1.04 / math.Sqrt(math.Exp2(float64(Precision(threshold))))
+}
+
 // RelativeStdError returns the relative standard error of a distinct count
-// of about n values.
-func RelativeStdError(n float64) float64 {
-	if n <= PrecisionThreshold {
+// of about n values under a precision threshold.
+func RelativeStdError(n float64, threshold int) float64 {
+	if n <= float64(threshold) {
 		return LinearCountingRSE
 	}
-	return HyperLogLogRSE
+	return HyperLogLogRSE(threshold)
 }
 
 // Tolerance is the absolute difference from the exact count n within which
-// an answer is expected (four standard errors, plus one for rounding): what
-// tests and the comparer may allow.
-func Tolerance(n float64) float64 {
-	return 1 + math.Ceil(4*RelativeStdError(n)*n)
+// an answer stating relative standard error rse is expected: four standard
+// errors, plus one for rounding. Tests and comparers may allow it.
+func Tolerance(n, rse float64) float64 {
+	return 1 + math.Ceil(4*rse*n)
+}
+
+// approxMethod names the estimator in answers.
+func approxMethod(threshold int) string {
+	p := Precision(threshold)
+	return fmt.Sprintf("elasticsearch cardinality: HyperLogLog++ p=%d, linear counting up to %d distinct", p, (1<<p)/4*3/4)
 }
 
 // approximations states the error of every distinct metric in the answer,
 // from the largest value each took.
-func approximations(metrics []string, series []query.Series) map[string]query.Approximation {
+func approximations(metrics []string, series []query.Series, threshold int) map[string]query.Approximation {
 	out := map[string]query.Approximation{}
 	for _, m := range metrics {
 		if !query.IsDistinct(m) {
@@ -97,7 +109,7 @@ func approximations(metrics []string, series []query.Series) map[string]query.Ap
 				biggest = max(biggest, p.Values[m])
 			}
 		}
-		out[m] = query.Approximation{RelativeStdError: roundSig(RelativeStdError(biggest)), Method: approxMethod}
+		out[m] = query.Approximation{RelativeStdError: roundSig(RelativeStdError(biggest, threshold)), Method: approxMethod(threshold)}
 	}
 	if len(out) == 0 {
 		return nil

@@ -30,19 +30,23 @@ func rawDoc(t testing.TB, c *esindex.Client, id string, bucket time.Time, fields
 }
 
 // TestDistinctCountBound checks the stated error of distinct counts on the
-// real Elasticsearch, in both regimes: visitor sets that overlap across
-// documents and buckets add up to exactly n distinct ids, and the answer
-// is within queryengine.Tolerance(n) and states the right bound.
+// real Elasticsearch, in both regimes (linear counting, HyperLogLog) of
+// both the default and the maximum precision threshold: visitor sets that
+// overlap across documents and buckets add up to exactly n distinct ids,
+// and the answer is within queryengine.Tolerance and states the bound.
 func TestDistinctCountBound(t *testing.T) {
 	c := enginetest.OpenIndex(t)
 	start := enginetest.Now.Truncate(time.Hour).Add(-2 * time.Hour)
 	cases := []struct {
-		url string
-		n   int
-		rse float64
+		url       string
+		n         int
+		threshold int
+		rse       float64
 	}{
-		{"https://acme.example/post/linear", 30000, queryengine.LinearCountingRSE},
-		{"https://acme.example/post/hll", 120000, queryengine.HyperLogLogRSE},
+		{"https://acme.example/post/a", 2500, queryengine.DefaultPrecisionThreshold, queryengine.LinearCountingRSE},
+		{"https://acme.example/post/b", 60000, queryengine.DefaultPrecisionThreshold, queryengine.HyperLogLogRSE(queryengine.DefaultPrecisionThreshold)},
+		{"https://acme.example/post/c", 30000, queryengine.MaxPrecisionThreshold, queryengine.LinearCountingRSE},
+		{"https://acme.example/post/d", 120000, queryengine.MaxPrecisionThreshold, queryengine.HyperLogLogRSE(queryengine.MaxPrecisionThreshold)},
 	}
 	var writes []esindex.Write
 	for _, cs := range cases {
@@ -60,9 +64,14 @@ func TestDistinctCountBound(t *testing.T) {
 		}
 	}
 	enginetest.WriteDocs(t, c, writes)
-	e := newEngine(t, c, 1000)
 	for _, cs := range cases {
-		t.Run(fmt.Sprint(cs.n), func(t *testing.T) {
+		t.Run(fmt.Sprintf("%d distinct, threshold %d", cs.n, cs.threshold), func(t *testing.T) {
+			o := queryengine.DefaultOptions()
+			o.Now, o.PrecisionThreshold = func() time.Time { return enginetest.Now }, cs.threshold
+			e, err := queryengine.New(c, o)
+			if err != nil {
+				t.Fatal(err)
+			}
 			q := query.Query{Customer: "acme.example", Metrics: []string{"visitors"}, Filters: map[string][]string{"url": {cs.url}},
 				From: start, To: start.Add(2 * time.Hour), Interval: "total"}
 			a, err := e.Execute(testenv.Context(t, time.Minute), q)
@@ -70,8 +79,8 @@ func TestDistinctCountBound(t *testing.T) {
 				t.Fatal(err)
 			}
 			got := a.Series[0].Points[0].Values["visitors"]
-			if diff := math.Abs(got - float64(cs.n)); diff > queryengine.Tolerance(float64(cs.n)) {
-				t.Errorf("visitors = %v, want %d within %v", got, cs.n, queryengine.Tolerance(float64(cs.n)))
+			if tol := queryengine.Tolerance(float64(cs.n), cs.rse); math.Abs(got-float64(cs.n)) > tol {
+				t.Errorf("visitors = %v, want %d within %v", got, cs.n, tol)
 			}
 			stated := a.Approximate["visitors"].RelativeStdError
 			if stated < cs.rse || stated > cs.rse*1.01 {

@@ -28,6 +28,11 @@ type Options struct {
 	Raw RawReader
 	// PageSize is the composite aggregation page size.
 	PageSize int
+	// PrecisionThreshold is the cardinality aggregations' precision
+	// threshold (1 to 40000; default 3000): distinct counts up to it are
+	// near-exact, above it HyperLogLog with 1.04/sqrt(2^p) relative
+	// standard error (see approx.go). Higher costs time on long series.
+	PrecisionThreshold int
 	// MaxPoints caps an answer's points (series × buckets); a query that
 	// would exceed it is rejected (422) rather than truncated.
 	MaxPoints int
@@ -48,10 +53,11 @@ type Options struct {
 // DefaultOptions returns options with every default set.
 func DefaultOptions() Options {
 	return Options{
-		PageSize:  1000,
-		MaxPoints: 500000,
-		Timeout:   30 * time.Second,
-		Now:       time.Now,
+		PageSize:           1000,
+		PrecisionThreshold: DefaultPrecisionThreshold,
+		MaxPoints:          500000,
+		Timeout:            30 * time.Second,
+		Now:                time.Now,
 	}
 }
 
@@ -74,6 +80,12 @@ func New(es *esindex.Client, opts Options) (*Engine, error) {
 	d := DefaultOptions()
 	if opts.PageSize <= 0 {
 		opts.PageSize = d.PageSize
+	}
+	switch {
+	case opts.PrecisionThreshold == 0:
+		opts.PrecisionThreshold = d.PrecisionThreshold
+	case opts.PrecisionThreshold < 0 || opts.PrecisionThreshold > MaxPrecisionThreshold:
+		return nil, fmt.Errorf("queryengine: precision threshold %d: want 1 to %d", opts.PrecisionThreshold, MaxPrecisionThreshold)
 	}
 	if opts.MaxPoints <= 0 {
 		opts.MaxPoints = d.MaxPoints
@@ -128,7 +140,7 @@ func (e *Engine) execute(ctx context.Context, q *query.Query) (*query.Answer, er
 	defer cancel()
 	req := request{
 		customer: q.Customer, plan: p, filters: q.Filters, dims: q.GroupBy,
-		withTime: p.histogram != "", metrics: q.Metrics, pageSize: e.opts.PageSize,
+		withTime: p.histogram != "", metrics: q.Metrics, pageSize: e.opts.PageSize, threshold: e.opts.PrecisionThreshold,
 	}
 	var series []query.Series
 	if q.OrderBy != "" && len(q.GroupBy) > 0 {
@@ -148,7 +160,7 @@ func (e *Engine) execute(ctx context.Context, q *query.Query) (*query.Answer, er
 		ServedBy:    ServedBy,
 		Query:       &qq,
 		Series:      series,
-		Approximate: approximations(q.Metrics, series),
+		Approximate: approximations(q.Metrics, series, e.opts.PrecisionThreshold),
 	}, nil
 }
 

@@ -12,26 +12,53 @@ import (
 // is called "t".
 const timeSource = "t"
 
-// compositeAgg names the composite aggregation.
-const compositeAgg = "g"
+// compositeAgg names the composite aggregation; histogramAgg the
+// date_histogram of series without group-by.
+const (
+	compositeAgg = "g"
+	histogramAgg = "h"
+)
 
 // request is one Elasticsearch search over the rollups: the documents of a
 // customer selected by the plan and the filters, grouped by dims (and time,
 // unless the plan is a total), with one aggregation per metric.
 type request struct {
-	customer string
-	plan     plan
-	filters  map[string][]string // dimension → accepted values (AND across dimensions)
-	restrict map[string][]string // more filters, from a top-N ranking pass
-	dims     []string            // group-by dimensions, in query order
-	withTime bool                // group by the plan's histogram
-	metrics  []string
-	pageSize int
+	customer  string
+	plan      plan
+	filters   map[string][]string // dimension → accepted values (AND across dimensions)
+	restrict  map[string][]string // more filters, from a top-N ranking pass
+	dims      []string            // group-by dimensions, in query order
+	withTime  bool                // group by the plan's histogram
+	metrics   []string
+	pageSize  int
+	threshold int // cardinality precision_threshold
 }
 
-// grouped reports whether the search pages through a composite aggregation
-// (it has at least one source); otherwise metrics are aggregated at the top.
-func (r *request) grouped() bool { return len(r.dims) > 0 || r.withTime }
+// The shape of a search's aggregations.
+type shape int
+
+const (
+	// flat: one total, metrics aggregated at the top.
+	flat shape = iota
+	// histogram: one series of buckets, a date_histogram (min_doc_count 1)
+	// with the metrics below it: one search, no paging (a series has at most
+	// a few thousand buckets), and cheaper than a composite, which replays
+	// the matching documents to its sub-aggregations.
+	histogram
+	// composite: series by dimensions (and bucket), a composite aggregation
+	// paged with after_key.
+	composite
+)
+
+func (r *request) shape() shape {
+	switch {
+	case len(r.dims) > 0:
+		return composite
+	case r.withTime:
+		return histogram
+	}
+	return flat
+}
 
 // body renders the search body; after is the composite after_key of the
 // previous page (nil for the first).
@@ -45,18 +72,25 @@ func (r *request) body(after map[string]any) ([]byte, error) {
 	metricAggs := map[string]any{}
 	for _, m := range r.metrics {
 		if isDistinct(m) {
-			metricAggs[m] = map[string]any{"cardinality": map[string]any{"field": metricField(m), "precision_threshold": PrecisionThreshold}}
+			metricAggs[m] = map[string]any{"cardinality": map[string]any{"field": metricField(m), "precision_threshold": r.threshold}}
 		} else {
 			metricAggs[m] = map[string]any{"sum": map[string]any{"field": metricField(m)}}
 		}
 	}
 	b := map[string]any{
 		"size":             0,
-		"track_total_hits": !r.grouped(),
+		"track_total_hits": r.shape() == flat,
 		"query":            map[string]any{"bool": map[string]any{"filter": filter}},
 	}
-	if !r.grouped() {
+	switch r.shape() {
+	case flat:
 		b["aggs"] = metricAggs
+		return json.Marshal(b)
+	case histogram:
+		b["aggs"] = map[string]any{histogramAgg: map[string]any{
+			"date_histogram": map[string]any{"field": fieldBucket, "fixed_interval": r.plan.histogram, "min_doc_count": 1},
+			"aggs":           metricAggs,
+		}}
 		return json.Marshal(b)
 	}
 	var sources []any
@@ -74,20 +108,21 @@ func (r *request) body(after map[string]any) ([]byte, error) {
 	return json.Marshal(b)
 }
 
-// partsFilter selects the plan's documents: granularity and bucket range of
-// each part.
+// partsFilter selects the plan's documents: the bucket range of each part,
+// and its granularity when the plan mixes them (the indices read hold one
+// granularity each, so a single part needs no granularity term).
 func (r *request) partsFilter() any {
+	bucketRange := func(p part) any {
+		return map[string]any{"range": map[string]any{fieldBucket: map[string]any{
+			"gte": p.from.UTC().Format(time.RFC3339), "lt": p.to.UTC().Format(time.RFC3339),
+		}}}
+	}
+	if len(r.plan.parts) == 1 {
+		return bucketRange(r.plan.parts[0])
+	}
 	var should []any
 	for _, p := range r.plan.parts {
-		should = append(should, map[string]any{"bool": map[string]any{"filter": []any{
-			term(fieldGranularity, p.gran),
-			map[string]any{"range": map[string]any{fieldBucket: map[string]any{
-				"gte": p.from.UTC().Format(time.RFC3339), "lt": p.to.UTC().Format(time.RFC3339),
-			}}},
-		}}})
-	}
-	if len(should) == 1 {
-		return should[0]
+		should = append(should, map[string]any{"bool": map[string]any{"filter": []any{term(fieldGranularity, p.gran), bucketRange(p)}}})
 	}
 	return map[string]any{"bool": map[string]any{"should": should, "minimum_should_match": 1}}
 }
@@ -114,6 +149,12 @@ type searchResponse struct {
 type compositeResult struct {
 	AfterKey map[string]any               `json:"after_key"`
 	Buckets  []map[string]json.RawMessage `json:"buckets"`
+}
+
+// histogramResult is a date_histogram's buckets: each has "key" (epoch
+// milliseconds), "doc_count" and the metric aggregations.
+type histogramResult struct {
+	Buckets []map[string]json.RawMessage `json:"buckets"`
 }
 
 type valueAgg struct {

@@ -33,7 +33,8 @@ func (e *Engine) collect(ctx context.Context, req request) (*grid, error) {
 			return nil, err
 		}
 		e.metrics.pages.Inc()
-		if !req.grouped() {
+		switch req.shape() {
+		case flat:
 			if resp.Hits.Total.Value == 0 {
 				return g, nil
 			}
@@ -43,6 +44,8 @@ func (e *Engine) collect(ctx context.Context, req request) (*grid, error) {
 			}
 			g.add(map[string]string{}, time.Time{}, vals)
 			return g, nil
+		case histogram:
+			return g, readHistogram(g, resp.Aggregations[histogramAgg], req.metrics)
 		}
 		var comp compositeResult
 		raw, ok := resp.Aggregations[compositeAgg]
@@ -71,6 +74,26 @@ func (e *Engine) collect(ctx context.Context, req request) (*grid, error) {
 		}
 		after = comp.AfterKey
 	}
+}
+
+// readHistogram adds a date_histogram's buckets to g as one series.
+func readHistogram(g *grid, raw json.RawMessage, metrics []string) error {
+	var h histogramResult
+	if err := json.Unmarshal(raw, &h); err != nil {
+		return fmt.Errorf("read search: date histogram: %w", err)
+	}
+	for _, b := range h.Buckets {
+		var ms float64
+		if err := json.Unmarshal(b["key"], &ms); err != nil {
+			return fmt.Errorf("read search: date histogram key: %w", err)
+		}
+		vals, err := metricValues(b, metrics)
+		if err != nil {
+			return fmt.Errorf("read search: %w", err)
+		}
+		g.add(map[string]string{}, time.UnixMilli(int64(ms)).UTC(), vals)
+	}
+	return nil
 }
 
 // search runs one search on indices (missing indices mean no documents)

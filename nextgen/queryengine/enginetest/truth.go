@@ -144,7 +144,7 @@ func b2f(b bool) float64 {
 
 // SameAnswer fails t unless got has want's series in want's order, the same
 // points, additive metrics exactly equal and distinct metrics within
-// queryengine.Tolerance, with a stated error for each distinct metric.
+// queryengine.Tolerance of the error got states for them.
 func SameAnswer(t testing.TB, want, got *query.Answer, q query.Query) {
 	t.Helper()
 	if got.ServedBy != "nextgen" {
@@ -180,7 +180,7 @@ func SameAnswer(t testing.TB, want, got *query.Answer, q query.Query) {
 				w, g := wp.Values[m], gp.Values[m]
 				tol := 0.0
 				if query.IsDistinct(m) {
-					tol = queryengine.Tolerance(w)
+					tol = queryengine.Tolerance(w, got.Approximate[m].RelativeStdError)
 				}
 				if math.Abs(g-w) > tol && bad < 10 {
 					bad++
