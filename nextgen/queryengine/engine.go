@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -170,6 +171,9 @@ func (e *Engine) execute(ctx context.Context, q *query.Query) (*query.Answer, er
 func (e *Engine) topN(ctx context.Context, q *query.Query, req request) ([]query.Series, error) {
 	totals := req
 	totals.withTime = false
+	if req.withTime {
+		totals.metrics = rankMetrics(q)
+	}
 	g, err := e.collect(ctx, totals)
 	if err != nil {
 		return nil, err
@@ -189,4 +193,25 @@ func (e *Engine) topN(ctx context.Context, q *query.Query, req request) ([]query
 		return nil, err
 	}
 	return pg.answerSeries(keys, q.From), nil
+}
+
+// rankMetrics are the totals a ranking pass needs: the order_by metric, to
+// rank, and enough to tell which series have any data: the query's
+// additive metrics, and page views standing in for its distinct metrics
+// (they count visitors among page views, and every page view has a visitor
+// id: the collector sets nuid). Distinct counts over the whole range are
+// the expensive part of a ranking, so only the order_by one is computed.
+func rankMetrics(q *query.Query) []string {
+	order := strings.TrimPrefix(q.OrderBy, "-")
+	out := []string{order}
+	for _, m := range q.Metrics {
+		switch {
+		case m == order:
+		case !isDistinct(m):
+			out = append(out, m)
+		case !slices.Contains(out, query.Pageviews):
+			out = append(out, query.Pageviews)
+		}
+	}
+	return out
 }

@@ -73,3 +73,22 @@ func TestGridRestriction(t *testing.T) {
 		t.Errorf("restriction (-want +got):\n%s", d)
 	}
 }
+
+func TestRankMetrics(t *testing.T) {
+	tests := []struct {
+		order   string
+		metrics []string
+		want    []string
+	}{
+		{"-pageviews", []string{"pageviews", "visitors"}, []string{"pageviews"}},
+		{"-visitors", []string{"visitors", "new_visitors"}, []string{"visitors", "pageviews"}},
+		{"engaged_seconds", []string{"engaged_seconds", "returning_visitors", "video_starts"}, []string{"engaged_seconds", "pageviews", "video_starts"}},
+		{"-new_visitors", []string{"new_visitors"}, []string{"new_visitors"}},
+	}
+	for _, tt := range tests {
+		q := query.Query{OrderBy: tt.order, Metrics: tt.metrics}
+		if d := cmp.Diff(tt.want, rankMetrics(&q)); d != "" {
+			t.Errorf("rankMetrics(%s, %v) (-want +got):\n%s", tt.order, tt.metrics, d)
+		}
+	}
+}
