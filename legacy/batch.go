@@ -3,8 +3,6 @@ package legacy
 import (
 	"time"
 
-	"go.mongodb.org/mongo-driver/mongo"
-
 	"github.com/brooksdata/brooks/pixel"
 )
 
@@ -149,7 +147,7 @@ func (b *Batch) Daily() *Daily {
 type Daily struct {
 	days   map[dayCell]*dayTotals
 	n      int
-	chunks [][]mongo.WriteModel // set by Store.WriteDaily; then frozen
+	chunks []mongoChunk // set by Store.WriteDaily; then frozen
 	done   int
 }
 

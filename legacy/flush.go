@@ -77,8 +77,8 @@ func (s *Store) WriteRealtime(ctx context.Context, b *Batch) error {
 	return nil
 }
 
-// WriteDaily upserts the daily documents of d ($inc in unordered bulk
-// writes). On error d remembers which chunks were applied, and calling it
+// WriteDaily upserts the daily documents of d, the posts' and the site's
+// ($inc in unordered bulk writes). On error d remembers which chunks were applied, and calling it
 // again applies only the rest; a chunk whose outcome is unknown (a network
 // error) is applied again, which may count its page views twice
 // (at-least-once). Once written (or being written) d cannot be merged into.
@@ -87,10 +87,15 @@ func (s *Store) WriteDaily(ctx context.Context, d *Daily) error {
 		d.chunks = s.prepareDaily(d)
 	}
 	for d.done < len(d.chunks) {
-		failed, err := s.writeMongo(ctx, d.chunks[d.done])
+		ch := &d.chunks[d.done]
+		c := s.db.Collection(ch.coll)
+		if err := s.ensureIndexes(ctx, c, ch.indexes); err != nil {
+			return &WriteError{Store: "mongo", Err: err}
+		}
+		failed, err := s.writeMongo(ctx, c, ch.models)
 		if err != nil {
 			if failed != nil {
-				d.chunks[d.done] = failed
+				ch.models = failed
 			}
 			return &WriteError{Store: "mongo", Err: err}
 		}
@@ -145,42 +150,76 @@ func (s *Store) prepareRealtime(b *Batch) *realtimeState {
 	return f
 }
 
-// prepareDaily turns the daily totals into upserts, in _id order.
-func (s *Store) prepareDaily(d *Daily) [][]mongo.WriteModel {
+// mongoChunk is one bulk write to one collection.
+type mongoChunk struct {
+	coll    string
+	indexes []mongo.IndexModel
+	models  []mongo.WriteModel
+}
+
+// prepareDaily turns the daily totals into upserts: the posts' documents in
+// their day collections, and the site's totals per customer and day, in a
+// stable order.
+func (s *Store) prepareDaily(d *Daily) []mongoChunk {
 	cells := make([]dayCell, 0, len(d.days))
-	for c := range d.days {
+	sites := map[dayCell]*dayTotals{}
+	for c, t := range d.days {
+		cells = append(cells, c)
+		sc := dayCell{customer: c.customer, day: c.day}
+		st := sites[sc]
+		if st == nil {
+			st = &dayTotals{referrers: map[string]int64{}}
+			sites[sc] = st
+		}
+		st.pageviews += t.pageviews
+		for r, n := range t.referrers {
+			st.referrers[r] += n
+		}
+	}
+	for c := range sites {
 		cells = append(cells, c)
 	}
+	// Post documents day by day, then the site documents (post "").
 	sort.Slice(cells, func(i, j int) bool {
-		return dayDocID(cells[i].customer, cells[i].day, cells[i].post) < dayDocID(cells[j].customer, cells[j].day, cells[j].post)
+		a, b := cells[i], cells[j]
+		if (a.post == "") != (b.post == "") {
+			return b.post == ""
+		}
+		if a.day != b.day {
+			return a.day < b.day
+		}
+		return dayDocID(a.customer, a.day, a.post) < dayDocID(b.customer, b.day, b.post)
 	})
-	var chunks [][]mongo.WriteModel
-	var models []mongo.WriteModel
+	var chunks []mongoChunk
 	now := s.opts.Now().UTC()
 	for _, c := range cells {
-		t := d.days[c]
+		t, id := d.days[c], dayDocID(c.customer, c.day, c.post)
+		coll, indexes := s.dayCollection(c.day).Name(), postDayIndexes
+		setOnInsert := bson.D{{Key: "customer", Value: c.customer}, {Key: "post", Value: c.post}, {Key: "day", Value: c.day}}
+		if c.post == "" {
+			t, id = sites[c], c.customer+"|"+c.day
+			coll, indexes = s.siteCollection().Name(), siteDayIndexes
+			setOnInsert = bson.D{{Key: "customer", Value: c.customer}, {Key: "day", Value: c.day}}
+		}
 		inc := bson.D{{Key: "pageviews", Value: t.pageviews}}
 		for _, r := range sortedKeys(t.referrers) {
 			inc = append(inc, bson.E{Key: "referrers." + r, Value: t.referrers[r]})
 		}
-		models = append(models, mongo.NewUpdateOneModel().
-			SetFilter(bson.D{{Key: "_id", Value: dayDocID(c.customer, c.day, c.post)}}).
+		m := mongo.NewUpdateOneModel().
+			SetFilter(bson.D{{Key: "_id", Value: id}}).
 			SetUpdate(bson.D{
-				{Key: "$setOnInsert", Value: bson.D{{Key: "customer", Value: c.customer}, {Key: "post", Value: c.post}, {Key: "day", Value: c.day}}},
+				{Key: "$setOnInsert", Value: setOnInsert},
 				{Key: "$inc", Value: inc},
 				{Key: "$set", Value: bson.D{{Key: "updated_at", Value: now}}},
 			}).
-			SetUpsert(true))
-		if len(models) >= mongoChunkDocs {
-			chunks = append(chunks, models)
-			models = nil
+			SetUpsert(true)
+		if n := len(chunks); n == 0 || chunks[n-1].coll != coll || len(chunks[n-1].models) >= mongoChunkDocs {
+			chunks = append(chunks, mongoChunk{coll: coll, indexes: indexes})
 		}
-	}
-	if len(models) > 0 {
-		chunks = append(chunks, models)
+		chunks[len(chunks)-1].models = append(chunks[len(chunks)-1].models, m)
 	}
 	if chunks == nil {
-		chunks = [][]mongo.WriteModel{}
+		chunks = []mongoChunk{}
 	}
 	return chunks
 }
@@ -204,8 +243,8 @@ func (s *Store) writeRedis(ctx context.Context, ops []redisOp) error {
 
 // writeMongo applies one chunk; after a bulk write error it returns the
 // models that failed, for the retry.
-func (s *Store) writeMongo(ctx context.Context, models []mongo.WriteModel) ([]mongo.WriteModel, error) {
-	_, err := s.days.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false))
+func (s *Store) writeMongo(ctx context.Context, c *mongo.Collection, models []mongo.WriteModel) ([]mongo.WriteModel, error) {
+	_, err := c.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false))
 	if err == nil {
 		return nil, nil
 	}

@@ -34,7 +34,7 @@ func newTestStore(t testing.TB, opts Options) (*Store, config.Config) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		deleteKeys(ctx, t, s.rdb, s.opts.KeyPrefix)
-		if err := s.days.Database().Drop(ctx); err != nil {
+		if err := s.db.Drop(ctx); err != nil {
 			t.Logf("drop %s: %v", db, err)
 		}
 		s.Close(ctx)

@@ -10,6 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.mongodb.org/mongo-driver/bson"
 	"go.mongodb.org/mongo-driver/mongo/options"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/brooksdata/brooks/query"
 )
@@ -78,7 +79,7 @@ func (s *Store) read5m(ctx context.Context, p *plan, sh *shaper, now time.Time) 
 	return nil
 }
 
-// dayDoc is a daily post document.
+// dayDoc is a daily post document, or a site document (no post).
 type dayDoc struct {
 	Customer  string           `bson:"customer"`
 	Post      string           `bson:"post"`
@@ -87,34 +88,32 @@ type dayDoc struct {
 	Referrers map[string]int64 `bson:"referrers"`
 }
 
-// readDaily reads the daily documents of the range from MongoDB and, for
-// visitors, counts the daily HyperLogLogs of the posts found (PFCOUNT of
-// several keys counts their union). It returns the series' visitors over
-// the whole range when the query ranks by visitors.
+// postDay is a post (or "" for the site) with page views on a day.
+type postDay struct {
+	post string
+	day  time.Time
+}
+
+// readDaily reads the daily documents of the range from MongoDB: the site
+// documents when the query neither groups nor filters by url, the posts'
+// documents otherwise. For visitors it then counts the daily HyperLogLogs of
+// what it found (PFCOUNT of several keys counts their union). It returns
+// the series' visitors over the whole range when the query ranks by
+// visitors.
 func (s *Store) readDaily(ctx context.Context, p *plan, sh *shaper) (map[string]float64, error) {
 	q := p.q
-	filter := bson.D{
-		{Key: "customer", Value: q.Customer},
-		{Key: "day", Value: bson.D{{Key: "$gte", Value: dayOf(q.From)}, {Key: "$lt", Value: dayOf(q.To)}}},
+	var docs []dayDoc
+	var err error
+	if p.urls == nil && !p.groupURL {
+		docs, err = s.readSiteDocs(ctx, p)
+	} else {
+		docs, err = s.readPostDocs(ctx, p)
 	}
-	if p.urls != nil {
-		filter = append(filter, bson.E{Key: "post", Value: bson.D{{Key: "$in", Value: sortedKeys(p.urls)}}})
-	}
-	cur, err := s.days.Find(ctx, filter, options.Find().SetBatchSize(5000))
 	if err != nil {
-		return nil, fmt.Errorf("read daily documents: %w", err)
-	}
-	defer cur.Close(ctx)
-	type postDay struct {
-		post string
-		day  time.Time
+		return nil, err
 	}
 	var found []postDay
-	for cur.Next(ctx) {
-		var d dayDoc
-		if err := cur.Decode(&d); err != nil {
-			return nil, fmt.Errorf("decode daily document: %w", err)
-		}
+	for _, d := range docs {
 		day, err := time.Parse(DayLayout, d.Day)
 		if err != nil {
 			return nil, fmt.Errorf("daily document %s: day %q: %w", dayDocID(d.Customer, d.Day, d.Post), d.Day, err)
@@ -129,9 +128,6 @@ func (s *Store) readDaily(ctx context.Context, p *plan, sh *shaper) (map[string]
 		if d.Pageviews > 0 {
 			found = append(found, postDay{d.Post, day})
 		}
-	}
-	if err := cur.Err(); err != nil {
-		return nil, fmt.Errorf("read daily documents: %w", err)
 	}
 	if !p.visitors || len(found) == 0 {
 		return nil, nil
@@ -151,7 +147,7 @@ func (s *Store) readDaily(ctx context.Context, p *plan, sh *shaper) (map[string]
 		}
 		day := f.day.Format(DayLayout)
 		k := s.hllKey(q.Customer, day, f.post)
-		if !p.groupURL && p.urls == nil {
+		if f.post == "" {
 			k = s.siteHLLKey(q.Customer, day)
 		}
 		addKey(pointKeys, countKey{post, p.bucket(f.day)}, k)
@@ -193,4 +189,70 @@ func addKey[K comparable](m map[K]map[string]struct{}, k K, key string) {
 		m[k] = set
 	}
 	set[key] = struct{}{}
+}
+
+// readSiteDocs reads the customer's site documents of the range.
+func (s *Store) readSiteDocs(ctx context.Context, p *plan) ([]dayDoc, error) {
+	filter := bson.D{
+		{Key: "customer", Value: p.q.Customer},
+		{Key: "day", Value: bson.D{{Key: "$gte", Value: dayOf(p.q.From)}, {Key: "$lt", Value: dayOf(p.q.To)}}},
+	}
+	cur, err := s.siteCollection().Find(ctx, filter)
+	if err != nil {
+		return nil, fmt.Errorf("read site documents: %w", err)
+	}
+	var docs []dayDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, fmt.Errorf("read site documents: %w", err)
+	}
+	for i := range docs {
+		docs[i].Post = ""
+	}
+	return docs, nil
+}
+
+// dailyReaders is how many day collections a query reads at once.
+const dailyReaders = 3
+
+// readPostDocs reads the customer's post documents from the day
+// collections of the range that exist.
+func (s *Store) readPostDocs(ctx context.Context, p *plan) ([]dayDoc, error) {
+	names, err := s.db.ListCollectionNames(ctx, bson.D{})
+	if err != nil {
+		return nil, fmt.Errorf("list day collections: %w", err)
+	}
+	from, to := dayOf(p.q.From), dayOf(p.q.To)
+	var days []string
+	for _, n := range names {
+		if d, ok := s.dayOfCollection(n); ok && d >= from && d < to {
+			days = append(days, d)
+		}
+	}
+	filter := bson.D{{Key: "customer", Value: p.q.Customer}}
+	if p.urls != nil {
+		filter = append(filter, bson.E{Key: "post", Value: bson.D{{Key: "$in", Value: sortedKeys(p.urls)}}})
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(dailyReaders)
+	perDay := make([][]dayDoc, len(days))
+	for i, day := range days {
+		g.Go(func() error {
+			cur, err := s.dayCollection(day).Find(gctx, filter, options.Find().SetBatchSize(5000))
+			if err != nil {
+				return fmt.Errorf("read post documents of %s: %w", day, err)
+			}
+			if err := cur.All(gctx, &perDay[i]); err != nil {
+				return fmt.Errorf("read post documents of %s: %w", day, err)
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	var docs []dayDoc
+	for _, d := range perDay {
+		docs = append(docs, d...)
+	}
+	return docs, nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -35,8 +36,12 @@ const fieldSep = "\x1f"
 type Options struct {
 	// KeyPrefix starts every Redis key ("legacy:"); tests use a unique one.
 	KeyPrefix string
-	// Collection is the MongoDB collection of daily post documents.
+	// Collection prefixes the MongoDB collections of daily post documents,
+	// one per UTC day: "post_days_20261125".
 	Collection string
+	// SiteCollection holds one document per customer and UTC day with the
+	// whole site's totals ("site_days").
+	SiteCollection string
 	// Retention5m is how long 5-minute buckets are kept after they end
 	// (8 days: the past 24 hours plus a week-ago benchmark).
 	Retention5m time.Duration
@@ -52,6 +57,7 @@ func DefaultOptions() Options {
 	return Options{
 		KeyPrefix:         "legacy:",
 		Collection:        "post_days",
+		SiteCollection:    "site_days",
 		Retention5m:       8 * Day,
 		RetentionVisitors: 30 * Day,
 		Now:               time.Now,
@@ -62,6 +68,9 @@ func (o Options) withDefaults() Options {
 	d := DefaultOptions()
 	if o.Collection == "" {
 		o.Collection = d.Collection
+	}
+	if o.SiteCollection == "" {
+		o.SiteCollection = d.SiteCollection
 	}
 	if o.Retention5m <= 0 {
 		o.Retention5m = d.Retention5m
@@ -78,23 +87,32 @@ func (o Options) withDefaults() Options {
 // Store is System One's storage: Redis for the real-time buckets and the
 // visitor HyperLogLogs, MongoDB for the daily history. The ingester writes
 // it, the query API reads it.
+//
+// The daily post documents live in one collection per UTC day. A real
+// MongoDB would serve them from one collection through its indexes, but
+// FerretDB 1.24 on SQLite scans the whole collection for every query and
+// every upsert (even by _id): in one collection the flush would slow down
+// with every day of history. Day collections keep an upsert's cost to one
+// day's documents, make a range query read only its days, and make
+// retention a collection drop (FerretDB has no TTL indexes). Each carries
+// the indexes of the query patterns, for a real MongoDB.
 type Store struct {
-	rdb  redis.UniversalClient
-	days *mongo.Collection
-	opts Options
+	rdb     redis.UniversalClient
+	db      *mongo.Database
+	opts    Options
+	indexed sync.Map // collection names whose indexes exist
 }
 
 // NewStore uses an open Redis client and MongoDB database.
 func NewStore(rdb redis.UniversalClient, db *mongo.Database, opts Options) *Store {
-	opts = opts.withDefaults()
-	return &Store{rdb: rdb, days: db.Collection(opts.Collection), opts: opts}
+	return &Store{rdb: rdb, db: db, opts: opts.withDefaults()}
 }
 
 // Connect opens the Redis and MongoDB clients for a Store; close it with
 // Close.
 func Connect(ctx context.Context, redisAddr, mongoURI, database string, opts Options) (*Store, error) {
 	rdb := redis.NewClient(&redis.Options{Addr: redisAddr, PoolSize: 16})
-	mc, err := mongo.Connect(ctx, options.Client().ApplyURI(mongoURI).SetTimeout(30*time.Second))
+	mc, err := mongo.Connect(ctx, options.Client().ApplyURI(mongoURI).SetTimeout(2*time.Minute))
 	if err != nil {
 		rdb.Close()
 		return nil, fmt.Errorf("connect mongo: %w", err)
@@ -104,7 +122,7 @@ func Connect(ctx context.Context, redisAddr, mongoURI, database string, opts Opt
 
 // Close closes both clients.
 func (s *Store) Close(ctx context.Context) error {
-	return errors.Join(s.rdb.Close(), s.days.Database().Client().Disconnect(ctx))
+	return errors.Join(s.rdb.Close(), s.db.Client().Disconnect(ctx))
 }
 
 // Options returns the store's settings.
@@ -115,32 +133,72 @@ func (s *Store) Ping(ctx context.Context) error {
 	if err := s.rdb.Ping(ctx).Err(); err != nil {
 		return fmt.Errorf("redis: %w", err)
 	}
-	if err := s.days.Database().Client().Ping(ctx, nil); err != nil {
+	if err := s.db.Client().Ping(ctx, nil); err != nil {
 		return fmt.Errorf("mongo: %w", err)
 	}
 	return nil
 }
 
-// EnsureSchema creates the daily collection's indexes, idempotently: a
-// unique index on customer/post/day (one document per post and day) and
-// customer/day (a customer's posts over a range of days).
-func (s *Store) EnsureSchema(ctx context.Context) error {
-	want := []mongo.IndexModel{
+// dayCollection is the collection of one UTC day's post documents.
+func (s *Store) dayCollection(day string) *mongo.Collection {
+	return s.db.Collection(s.opts.Collection + "_" + strings.ReplaceAll(day, "-", ""))
+}
+
+// dayOfCollection returns the day ("2026-11-25") of a day collection name.
+func (s *Store) dayOfCollection(name string) (string, bool) {
+	d, ok := strings.CutPrefix(name, s.opts.Collection+"_")
+	if !ok || len(d) != 8 {
+		return "", false
+	}
+	day := d[:4] + "-" + d[4:6] + "-" + d[6:]
+	if _, err := time.Parse(DayLayout, day); err != nil {
+		return "", false
+	}
+	return day, true
+}
+
+func (s *Store) siteCollection() *mongo.Collection { return s.db.Collection(s.opts.SiteCollection) }
+
+// Indexes of the query patterns.
+var (
+	postDayIndexes = []mongo.IndexModel{
 		{Keys: bson.D{{Key: "customer", Value: 1}, {Key: "post", Value: 1}, {Key: "day", Value: 1}},
 			Options: options.Index().SetName("customer_post_day").SetUnique(true)},
 		{Keys: bson.D{{Key: "customer", Value: 1}, {Key: "day", Value: 1}},
 			Options: options.Index().SetName("customer_day")},
 	}
+	siteDayIndexes = []mongo.IndexModel{
+		{Keys: bson.D{{Key: "customer", Value: 1}, {Key: "day", Value: 1}},
+			Options: options.Index().SetName("customer_day").SetUnique(true)},
+	}
+)
+
+// EnsureSchema creates the site collection's indexes and today's post
+// collection's, idempotently: a unique index on customer/post/day (one
+// document per post and day) and customer/day (a customer's posts over a
+// range of days). Later day collections get theirs on their first write.
+func (s *Store) EnsureSchema(ctx context.Context) error {
+	if err := s.ensureIndexes(ctx, s.siteCollection(), siteDayIndexes); err != nil {
+		return err
+	}
+	return s.ensureIndexes(ctx, s.dayCollection(dayOf(s.opts.Now())), postDayIndexes)
+}
+
+// ensureIndexes creates the missing indexes of c once per process.
+func (s *Store) ensureIndexes(ctx context.Context, c *mongo.Collection, want []mongo.IndexModel) error {
+	if _, ok := s.indexed.Load(c.Name()); ok {
+		return nil
+	}
 	// FerretDB 1.24 panics on createIndexes for an index that already
 	// exists, so create only the missing ones.
 	have := map[string]bool{}
-	cur, err := s.days.Indexes().List(ctx)
+	cur, err := c.Indexes().List(ctx)
 	if err != nil {
-		return fmt.Errorf("list indexes on %s: %w", s.days.Name(), err)
+		return fmt.Errorf("list indexes on %s: %w", c.Name(), err)
 	}
 	var specs []bson.M
 	if err := cur.All(ctx, &specs); err != nil {
-		return fmt.Errorf("list indexes on %s: %w", s.days.Name(), err)
+		return fmt.Errorf("list indexes on %s: %w", c.Name(), err)
 	}
 	for _, sp := range specs {
 		if name, ok := sp["name"].(string); ok {
@@ -153,12 +211,12 @@ func (s *Store) EnsureSchema(ctx context.Context) error {
 			missing = append(missing, m)
 		}
 	}
-	if len(missing) == 0 {
-		return nil
+	if len(missing) > 0 {
+		if _, err := c.Indexes().CreateMany(ctx, missing); err != nil {
+			return fmt.Errorf("create indexes on %s: %w", c.Name(), err)
+		}
 	}
-	if _, err := s.days.Indexes().CreateMany(ctx, missing); err != nil {
-		return fmt.Errorf("create indexes on %s: %w", s.days.Name(), err)
-	}
+	s.indexed.Store(c.Name(), struct{}{})
 	return nil
 }
 
@@ -170,8 +228,7 @@ func Migrate(ctx context.Context, mongoURI, database string) error {
 		return fmt.Errorf("connect mongo: %w", err)
 	}
 	defer mc.Disconnect(context.WithoutCancel(ctx))
-	s := &Store{days: mc.Database(database).Collection(DefaultOptions().Collection), opts: DefaultOptions()}
-	return s.EnsureSchema(ctx)
+	return NewStore(nil, mc.Database(database), Options{}).EnsureSchema(ctx)
 }
 
 // pv5mKey is the hash of one customer's page views in one 5-minute bucket.
