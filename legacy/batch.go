@@ -63,8 +63,8 @@ func ClassifyEvent(customers *pixel.Customers, e *pixel.Event) (Pageview, string
 
 type pvCell struct {
 	customer string
-	bucket   int64 // unix seconds of the 5-minute bucket start
-	post     string
+	bucket   int64  // unix seconds of the 5-minute bucket start
+	post     string // "" for the whole site
 	ref      string
 }
 
@@ -108,7 +108,9 @@ func (b *Batch) Add(pv Pageview) {
 // benchmarks use it to write history quickly.
 func (b *Batch) AddN(pv Pageview, n int64) {
 	at := pv.At.UTC()
-	b.pv5m[pvCell{pv.Customer, at.Truncate(Step5m).Unix(), pv.Post, pv.Referrer}] += n
+	bucket := at.Truncate(Step5m).Unix()
+	b.pv5m[pvCell{pv.Customer, bucket, pv.Post, pv.Referrer}] += n
+	b.pv5m[pvCell{pv.Customer, bucket, "", pv.Referrer}] += n // the site's total
 	day := dayOf(at)
 	dc := dayCell{pv.Customer, day, pv.Post}
 	t := b.days[dc]

@@ -100,6 +100,11 @@ func TestBatchAggregates(t *testing.T) {
 		{"acme.example", b1010, p1, "social"}:                                                1,
 		{"acme.example", b1005, p2, "direct"}:                                                1,
 		{"acme.example", time.Date(2026, 11, 26, 0, 5, 0, 0, time.UTC).Unix(), p1, "search"}: 1,
+		// The site's totals per bucket and referrer category.
+		{"acme.example", b1005, "", "search"}:                                                2,
+		{"acme.example", b1005, "", "direct"}:                                                1,
+		{"acme.example", b1010, "", "social"}:                                                1,
+		{"acme.example", time.Date(2026, 11, 26, 0, 5, 0, 0, time.UTC).Unix(), "", "search"}: 1,
 	}
 	if len(b.pv5m) != len(want5m) {
 		t.Errorf("5m cells = %v, want %v", b.pv5m, want5m)

@@ -2,6 +2,7 @@ package legacy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -9,9 +10,11 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"go.mongodb.org/mongo-driver/bson"
+	"go.mongodb.org/mongo-driver/mongo"
 	"go.mongodb.org/mongo-driver/mongo/options"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/brooksdata/brooks/pixel"
 	"github.com/brooksdata/brooks/query"
 )
 
@@ -29,7 +32,7 @@ func (s *Store) Answer(ctx context.Context, q *query.Query) (*query.Answer, erro
 		return nil, err
 	}
 	sh := newShaper(p)
-	var rank map[string]float64
+	var rank map[seriesKey]float64
 	switch p.src {
 	case fromRedis5m:
 		err = s.read5m(ctx, p, sh, now)
@@ -42,7 +45,17 @@ func (s *Store) Answer(ctx context.Context, q *query.Query) (*query.Answer, erro
 	return sh.answer(rank), nil
 }
 
-// read5m reads the 5-minute hashes of the range with one pipeline.
+// refCategories are the values of the referrer_category dimension.
+var refCategories = []string{pixel.RefSearch, pixel.RefSocial, pixel.RefInternal, pixel.RefDirect, pixel.RefOther}
+
+// maxHMGetFields bounds the fields a 5-minute read picks one by one (HMGET);
+// beyond it reading the whole hash (HGETALL) is cheaper.
+const maxHMGetFields = 500
+
+// read5m reads the 5-minute hashes of the range with one pipeline: the
+// site's fields (HMGET) when the query neither groups nor filters by url,
+// the filtered posts' fields (HMGET) when it filters by a few urls, every
+// field (HGETALL) otherwise.
 func (s *Store) read5m(ctx context.Context, p *plan, sh *shaper, now time.Time) error {
 	end := p.q.To
 	if limit := now.Add(futureSlack).Truncate(Step5m); end.After(limit) {
@@ -55,25 +68,59 @@ func (s *Store) read5m(ctx context.Context, p *plan, sh *shaper, now time.Time) 
 	if len(buckets) == 0 {
 		return nil
 	}
+	var fields []string // nil: every field
+	switch {
+	case p.urls == nil && !p.groupURL:
+		for _, ref := range refCategories {
+			fields = append(fields, pvField("", ref))
+		}
+	case p.urls != nil && len(p.urls)*len(refCategories) <= maxHMGetFields:
+		for _, post := range sortedKeys(p.urls) {
+			for _, ref := range refCategories {
+				fields = append(fields, pvField(post, ref))
+			}
+		}
+	}
 	pipe := s.rdb.Pipeline()
-	cmds := make([]*redis.MapStringStringCmd, len(buckets))
+	all := make([]*redis.MapStringStringCmd, len(buckets))
+	picked := make([]*redis.SliceCmd, len(buckets))
 	for i, t := range buckets {
-		cmds[i] = pipe.HGetAll(ctx, s.pv5mKey(p.q.Customer, t))
+		if fields == nil {
+			all[i] = pipe.HGetAll(ctx, s.pv5mKey(p.q.Customer, t))
+		} else {
+			picked[i] = pipe.HMGet(ctx, s.pv5mKey(p.q.Customer, t), fields...)
+		}
 	}
 	if _, err := pipe.Exec(ctx); err != nil && err != redis.Nil {
 		return fmt.Errorf("read 5-minute buckets: %w", err)
 	}
-	for i, cmd := range cmds {
-		for field, v := range cmd.Val() {
-			post, ref, ok := splitPVField(field)
-			if !ok {
-				continue
+	add := func(i int, field, v string) error {
+		post, ref, ok := splitPVField(field)
+		if !ok || (post == "") != (fields != nil && p.urls == nil) {
+			return nil // not a page-view field, or a site field in a per-post read
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return fmt.Errorf("read 5-minute bucket %s: field %q: %w", s.pv5mKey(p.q.Customer, buckets[i]), field, err)
+		}
+		sh.addPageviews(post, ref, buckets[i], n)
+		return nil
+	}
+	for i := range buckets {
+		if fields == nil {
+			for field, v := range all[i].Val() {
+				if err := add(i, field, v); err != nil {
+					return err
+				}
 			}
-			n, err := strconv.ParseInt(v, 10, 64)
-			if err != nil {
-				return fmt.Errorf("read 5-minute bucket %s: field %q: %w", s.pv5mKey(p.q.Customer, buckets[i]), field, err)
+			continue
+		}
+		for j, v := range picked[i].Val() {
+			if sv, ok := v.(string); ok {
+				if err := add(i, fields[j], sv); err != nil {
+					return err
+				}
 			}
-			sh.addPageviews(post, ref, buckets[i], n)
 		}
 	}
 	return nil
@@ -100,7 +147,7 @@ type postDay struct {
 // what it found (PFCOUNT of several keys counts their union). It returns
 // the series' visitors over the whole range when the query ranks by
 // visitors.
-func (s *Store) readDaily(ctx context.Context, p *plan, sh *shaper) (map[string]float64, error) {
+func (s *Store) readDaily(ctx context.Context, p *plan, sh *shaper) (map[seriesKey]float64, error) {
 	q := p.q
 	var docs []dayDoc
 	var err error
@@ -139,7 +186,7 @@ func (s *Store) readDaily(ctx context.Context, p *plan, sh *shaper) (map[string]
 		t    time.Time
 	}
 	pointKeys := map[countKey]map[string]struct{}{}
-	seriesKeys := map[string]map[string]struct{}{} // for ranking over the whole range
+	seriesKeys := map[seriesKey]map[string]struct{}{} // for ranking over the whole range
 	for _, f := range found {
 		post := ""
 		if p.groupURL {
@@ -158,9 +205,9 @@ func (s *Store) readDaily(ctx context.Context, p *plan, sh *shaper) (map[string]
 	for ck, keys := range pointKeys {
 		counts[ck] = pipe.PFCount(ctx, sortedKeys(keys)...)
 	}
-	var ranks map[string]*redis.IntCmd
+	var ranks map[seriesKey]*redis.IntCmd
 	if q.Interval != query.IntervalTotal && strings.TrimPrefix(q.OrderBy, "-") == query.Visitors {
-		ranks = make(map[string]*redis.IntCmd, len(seriesKeys))
+		ranks = make(map[seriesKey]*redis.IntCmd, len(seriesKeys))
 		for id, keys := range seriesKeys {
 			ranks[id] = pipe.PFCount(ctx, sortedKeys(keys)...)
 		}
@@ -174,7 +221,7 @@ func (s *Store) readDaily(ctx context.Context, p *plan, sh *shaper) (map[string]
 	if ranks == nil {
 		return nil, nil
 	}
-	rank := make(map[string]float64, len(ranks))
+	rank := make(map[seriesKey]float64, len(ranks))
 	for id, cmd := range ranks {
 		rank[id] = float64(cmd.Val())
 	}
@@ -228,6 +275,9 @@ func (s *Store) readPostDocs(ctx context.Context, p *plan) ([]dayDoc, error) {
 			days = append(days, d)
 		}
 	}
+	if p.urls != nil && len(p.urls)*len(days) <= maxLookups {
+		return s.lookupPostDocs(ctx, p, days)
+	}
 	filter := bson.D{{Key: "customer", Value: p.q.Customer}}
 	if p.urls != nil {
 		filter = append(filter, bson.E{Key: "post", Value: bson.D{{Key: "$in", Value: sortedKeys(p.urls)}}})
@@ -253,6 +303,47 @@ func (s *Store) readPostDocs(ctx context.Context, p *plan) ([]dayDoc, error) {
 	var docs []dayDoc
 	for _, d := range perDay {
 		docs = append(docs, d...)
+	}
+	return docs, nil
+}
+
+// maxLookups bounds the documents a query filtered by url fetches one by
+// one by _id. FerretDB evaluates an _id filter inside SQLite but any other
+// filter in Go after decoding every document of the collection, so a few
+// lookups by _id beat reading whole day collections.
+const maxLookups = 2000
+
+// lookupPostDocs fetches the filtered posts' documents of days by _id.
+func (s *Store) lookupPostDocs(ctx context.Context, p *plan, days []string) ([]dayDoc, error) {
+	posts := sortedKeys(p.urls)
+	out := make([]dayDoc, len(days)*len(posts))
+	ok := make([]bool, len(out))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(dailyReaders)
+	for i, day := range days {
+		c := s.dayCollection(day)
+		for j, post := range posts {
+			k := i*len(posts) + j
+			g.Go(func() error {
+				err := c.FindOne(gctx, bson.D{{Key: "_id", Value: dayDocID(p.q.Customer, day, post)}}).Decode(&out[k])
+				switch {
+				case err == nil:
+					ok[k] = true
+				case !errors.Is(err, mongo.ErrNoDocuments):
+					return fmt.Errorf("read post document %s: %w", dayDocID(p.q.Customer, day, post), err)
+				}
+				return nil
+			})
+		}
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	var docs []dayDoc
+	for k, d := range out {
+		if ok[k] {
+			docs = append(docs, d)
+		}
 	}
 	return docs, nil
 }

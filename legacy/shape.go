@@ -12,8 +12,12 @@ import (
 // group-by, keeps only the asked metrics, ranks and limits the series.
 type shaper struct {
 	p      *plan
-	series map[string]*seriesAcc
+	series map[seriesKey]*seriesAcc
 }
+
+// seriesKey identifies a series: the group-by values of post and referrer
+// category ("" when not grouped by them).
+type seriesKey struct{ post, ref string }
 
 type seriesAcc struct {
 	key    map[string]string
@@ -21,21 +25,19 @@ type seriesAcc struct {
 }
 
 func newShaper(p *plan) *shaper {
-	return &shaper{p: p, series: map[string]*seriesAcc{}}
+	return &shaper{p: p, series: map[seriesKey]*seriesAcc{}}
 }
 
-// seriesID is the internal id of the series a post and referrer category
-// fall in.
-func (sh *shaper) seriesID(post, ref string) string {
-	var b strings.Builder
+// seriesID is the series a post and referrer category fall in.
+func (sh *shaper) seriesID(post, ref string) seriesKey {
+	var k seriesKey
 	if sh.p.groupURL {
-		b.WriteString(post)
+		k.post = post
 	}
-	b.WriteString(fieldSep)
 	if sh.p.groupRef {
-		b.WriteString(ref)
+		k.ref = ref
 	}
-	return b.String()
+	return k
 }
 
 func (sh *shaper) point(post, ref string, t time.Time) map[string]float64 {
@@ -85,10 +87,10 @@ func (sh *shaper) setVisitors(post string, t time.Time, n int64) {
 // answer builds the answer. rank, when not nil, gives the ranking value of
 // a series (by id) for an order_by metric that does not add up across
 // points (visitors); otherwise series rank by the sum of their points.
-func (sh *shaper) answer(rank map[string]float64) *query.Answer {
+func (sh *shaper) answer(rank map[seriesKey]float64) *query.Answer {
 	q := sh.p.q
 	type ranked struct {
-		id    string
+		id    seriesKey
 		key   string
 		value float64
 		s     *query.Series

@@ -87,7 +87,7 @@ func TestShaperVisitors(t *testing.T) {
 	sh.addPageviews("b", "", day.Add(Day), 5)
 	sh.setVisitors("b", day.Add(Day), 5)
 	// Over both days b has 8 distinct visitors (not 5+5), a has 7.
-	ans := sh.answer(map[string]float64{sh.seriesID("a", ""): 7, sh.seriesID("b", ""): 8})
+	ans := sh.answer(map[seriesKey]float64{sh.seriesID("a", ""): 7, sh.seriesID("b", ""): 8})
 	got, _ := json.Marshal(ans)
 	want := `{"served_by":"legacy","query":` + mustJSON(t, &q) + `,"series":[{"key":{"url":"b"},"points":[` +
 		`{"t":"2026-11-24T00:00:00Z","pageviews":5,"visitors":5},{"t":"2026-11-25T00:00:00Z","pageviews":5,"visitors":5}]}],` +
