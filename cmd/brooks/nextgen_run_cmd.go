@@ -88,6 +88,7 @@ Run 'brooks migrate' first (keyspace, table, index templates).`,
 	f.DurationVar(&o.DailyFlushInterval, "daily-flush-interval", o.DailyFlushInterval, "how often each partition writes its changed 1-day documents (they carry a day's visitor sets)")
 	f.IntVar(&o.MaxBatch, "max-batch", o.MaxBatch, "most records per raw-store batch and rollup step")
 	f.IntVar(&o.BulkDocs, "bulk-docs", o.BulkDocs, "most documents per Elasticsearch _bulk request")
+	f.IntVar(&o.PrimeLimit, "prime-limit", o.PrimeLimit, "most stored eid rows a partition's writer reads back when it takes the partition (its memory of recent eids)")
 	f.DurationVar(&o.IdleEvict, "idle-evict", o.IdleEvict, "drop clean rollup documents untouched this long from memory")
 	f.DurationVar(&o.RetentionInterval, "retention-interval", o.RetentionInterval, "how often to delete expired rollup indices (negative: never)")
 	f.DurationVar(&o.SessionTimeout, "session-timeout", o.SessionTimeout, "consumer-group session timeout (how soon a dead engine's partitions move)")

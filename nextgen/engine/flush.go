@@ -50,7 +50,7 @@ func (p *partition) snapshot(daily bool) *flushJob {
 			left++
 			continue
 		}
-		en.dirty = false
+		en.dirty, en.writing = false, true
 		job.entries = append(job.entries, en)
 		job.first = append(job.first, en.firstDirty)
 		job.writes = append(job.writes, esindex.Write{
@@ -89,6 +89,9 @@ func (p *partition) finish(ctx context.Context, r flushResult) error {
 	var conflicted []int // indexes into the job
 	failed := 0
 	var firstErr string
+	for _, en := range r.job.entries {
+		en.writing = false
+	}
 	for i, w := range r.results {
 		en := r.job.entries[i]
 		switch {

@@ -20,6 +20,12 @@ type metrics struct {
 	assignments prometheus.Counter
 	retention   *prometheus.CounterVec // by result
 
+	decodeTime   prometheus.Histogram
+	applyTime    prometheus.Histogram
+	eidDecisions *prometheus.CounterVec // by how
+	eidMemory    prometheus.Counter
+	eidLookup    prometheus.Counter
+
 	// Hot-path children of records.
 	applied, replayed, duplicate, ignored prometheus.Counter
 }
@@ -77,13 +83,25 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "brooks_nextgen_retention_runs_total", Help: "Retention passes that delete expired indices, by result.",
 		}, []string{"result"}),
 	}
+	m.decodeTime = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "brooks_nextgen_decode_seconds", Help: "Time to decode one batch of records.", Buckets: lat,
+	})
+	m.applyTime = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "brooks_nextgen_apply_seconds", Help: "Time to roll one batch up into memory, document loads included.", Buckets: lat,
+	})
+	m.eidDecisions = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "brooks_nextgen_eid_decisions_total",
+		Help: "Event ids decided first or repeated, by how: memory (the writer's Bloom filters show it new) or lookup (read in Cassandra).",
+	}, []string{"how"})
+	m.eidMemory = m.eidDecisions.WithLabelValues("memory")
+	m.eidLookup = m.eidDecisions.WithLabelValues("lookup")
 	m.applied = m.records.WithLabelValues("applied")
 	m.replayed = m.records.WithLabelValues("replayed")
 	m.duplicate = m.records.WithLabelValues("duplicate")
 	m.ignored = m.records.WithLabelValues("ignored")
 	if reg != nil {
 		reg.MustRegister(m.records, m.dropped, m.flushes, m.flushDocs, m.flushTime, m.conflicts, m.rawInsert, m.loadTime,
-			m.loaded, m.freshness, m.cells, m.committed, m.lag, m.assignments, m.retention)
+			m.loaded, m.freshness, m.cells, m.committed, m.lag, m.assignments, m.retention, m.eidDecisions, m.decodeTime, m.applyTime)
 	}
 	return m
 }

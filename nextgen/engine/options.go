@@ -48,6 +48,10 @@ type Options struct {
 	MaxDirty int
 	// BulkDocs caps documents per _bulk request (2000).
 	BulkDocs int
+	// PrimeLimit bounds the eid rows a partition's writer reads back from
+	// Cassandra when it takes the partition (1000000); past it, the writer
+	// looks eids up until its own memory covers the lookback hours.
+	PrimeLimit int
 	// IdleEvict drops clean documents untouched this long from memory (5m);
 	// they are read back from Elasticsearch if needed again.
 	IdleEvict time.Duration
@@ -75,6 +79,7 @@ func DefaultOptions() Options {
 		MaxBatch:           5000,
 		MaxDirty:           50000,
 		BulkDocs:           2000,
+		PrimeLimit:         1000000,
 		IdleEvict:          5 * time.Minute,
 		RetentionInterval:  time.Hour,
 		ShutdownTimeout:    30 * time.Second,
@@ -119,6 +124,9 @@ func (o *Options) setDefaults() error {
 	}
 	if o.BulkDocs <= 0 {
 		o.BulkDocs = d.BulkDocs
+	}
+	if o.PrimeLimit <= 0 {
+		o.PrimeLimit = d.PrimeLimit
 	}
 	if o.IdleEvict <= 0 {
 		o.IdleEvict = d.IdleEvict

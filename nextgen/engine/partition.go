@@ -9,11 +9,6 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
-
-	"github.com/brooksdata/brooks/nextgen/esindex"
-	"github.com/brooksdata/brooks/nextgen/rawstore"
-	"github.com/brooksdata/brooks/pixel"
-	"github.com/brooksdata/brooks/rollup"
 )
 
 // partition is the one writer of a Kafka partition's rollup documents for
@@ -37,14 +32,6 @@ type partition struct {
 
 	dailyFlushed time.Time // when 1-day documents were last snapshotted
 	tickApplied  int64     // applied at the previous flush tick
-}
-
-// batch is a run of consecutive records, decoded and with their eid
-// outcomes decided by the raw store.
-type batch struct {
-	recs     []rawstore.Record
-	outcomes []rawstore.Outcome
-	next     int64 // offset after the batch's last record
 }
 
 func newPartition(e *Engine, gen *kafka.Generation, pa kafka.PartitionAssignment) *partition {
@@ -103,7 +90,10 @@ loop:
 		case <-done.Done():
 			break loop
 		case b := <-in:
-			if err := p.apply(done, b); err != nil {
+			start := time.Now()
+			err := p.apply(done, b)
+			p.e.m.applyTime.Observe(time.Since(start).Seconds())
+			if err != nil {
 				if done.Err() == nil {
 					runErr = err
 				}
@@ -191,152 +181,6 @@ func (p *partition) fetch(ctx context.Context, r *kafka.Reader, msgs chan<- kafk
 			p.e.m.lag.WithLabelValues(p.label).Set(float64(r.Lag()))
 		}
 	}
-}
-
-// ingest takes what msgs holds (up to MaxBatch), decodes it, lets the raw
-// store write it and decide eid origins, and hands the batch on.
-func (p *partition) ingest(ctx context.Context, msgs <-chan kafka.Message, out chan<- *batch) {
-	o := p.e.o
-	for {
-		var first kafka.Message
-		select {
-		case first = <-msgs:
-		case <-ctx.Done():
-			return
-		}
-		ms := []kafka.Message{first}
-	more:
-		for len(ms) < o.MaxBatch {
-			select {
-			case m := <-msgs:
-				ms = append(ms, m)
-			default:
-				break more
-			}
-		}
-		b := &batch{next: ms[len(ms)-1].Offset + 1, recs: make([]rawstore.Record, 0, len(ms))}
-		for _, m := range ms {
-			e, err := pixel.Unmarshal(m.Value)
-			if err != nil {
-				p.e.m.dropped.WithLabelValues("decode").Inc()
-				p.log.Warn("undecodable record skipped", "offset", m.Offset, "err", err)
-				continue
-			}
-			b.recs = append(b.recs, rawstore.Record{Event: e, Value: m.Value, Partition: int32(m.Partition), Offset: m.Offset})
-		}
-		for attempt := 0; ; attempt++ {
-			start := time.Now()
-			outcomes, err := o.Raw.Insert(ctx, b.recs)
-			if err == nil {
-				p.e.m.rawInsert.Observe(time.Since(start).Seconds())
-				b.outcomes = outcomes
-				break
-			}
-			if ctx.Err() != nil {
-				return
-			}
-			p.log.Warn("raw store insert failed; retrying", "attempt", attempt+1, "records", len(b.recs), "err", err)
-			if !sleep(ctx, backoff(attempt)) {
-				return
-			}
-		}
-		select {
-		case out <- b:
-		case <-ctx.Done():
-			return
-		}
-	}
-}
-
-// apply rolls a batch up into the table: documents not in memory are read
-// back first, then each fresh record is applied to its cells unless their
-// watermark already covers its offset.
-func (p *partition) apply(ctx context.Context, b *batch) error {
-	o := p.e.o
-	m := p.e.m
-	now := o.Now()
-	grans := rollup.Granularities
-	type item struct {
-		f      rollup.Fact
-		offset int64
-		keys   []rollup.Key
-	}
-	items := make([]item, 0, len(b.recs))
-	var missing []rollup.Key
-	queued := map[rollup.Key]bool{}
-	for i := range b.recs {
-		r := &b.recs[i]
-		if b.outcomes[i] == rawstore.Duplicate {
-			m.duplicate.Inc()
-			continue
-		}
-		c, err := o.Customers.Get(r.Event.Customer)
-		if err != nil {
-			m.dropped.WithLabelValues("unknown_customer").Inc()
-			continue
-		}
-		f := o.Registry.Fact(&r.Event, c)
-		if !o.Registry.Contributes(&f) {
-			m.ignored.Inc()
-			continue
-		}
-		keys := o.Registry.Keys(int32(p.id), &f, grans)
-		live := keys[:0]
-		for _, k := range keys {
-			if esindex.BucketExpired(k.Granularity, k.Bucket, now) {
-				m.dropped.WithLabelValues("expired_" + string(k.Granularity)).Inc()
-				continue
-			}
-			live = append(live, k)
-			if p.table.entries[k] == nil && !queued[k] {
-				queued[k] = true
-				missing = append(missing, k)
-			}
-		}
-		items = append(items, item{f: f, offset: r.Offset, keys: live})
-	}
-	if len(missing) > 0 {
-		for attempt := 0; ; attempt++ {
-			start := time.Now()
-			found, err := p.table.load(ctx, missing, now)
-			if err == nil {
-				m.loadTime.Observe(time.Since(start).Seconds())
-				m.loaded.WithLabelValues("true").Add(float64(found))
-				m.loaded.WithLabelValues("false").Add(float64(len(missing) - found))
-				break
-			}
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			p.log.Warn("loading rollup docs failed; retrying", "attempt", attempt+1, "docs", len(missing), "err", err)
-			if !sleep(ctx, backoff(attempt)) {
-				return ctx.Err()
-			}
-		}
-	}
-	for i := range items {
-		it := &items[i]
-		applied := false
-		for _, k := range it.keys {
-			en := p.table.entries[k]
-			if en.cell.Apply(&it.f, it.offset) {
-				applied = true
-				en.touched = now
-				p.table.markDirty(en, it.offset)
-			}
-		}
-		if applied {
-			m.applied.Inc()
-			if rt := it.f.Event.ReceivedAt; p.oldest.IsZero() || rt.Before(p.oldest) {
-				p.oldest = rt
-			}
-		} else {
-			m.replayed.Inc()
-		}
-	}
-	p.applied = b.next
-	p.e.setStatus(Status{Partition: p.id, Applied: p.applied, Committed: p.committed})
-	return nil
 }
 
 func backoff(attempt int) time.Duration {

@@ -45,6 +45,12 @@ type group struct {
 // partition order (as read); within the batch the first occurrence of an
 // eid is the origin. After Insert returns, a later batch sees these writes.
 func (s *Store) Insert(ctx context.Context, recs []Record) ([]Outcome, error) {
+	return s.insert(ctx, recs, nil)
+}
+
+// insert is Insert; d, when not nil, knows eids that need no lookup and
+// learns the eids written.
+func (s *Store) insert(ctx context.Context, recs []Record, d *Deduper) ([]Outcome, error) {
 	out := make([]Outcome, len(recs))
 	first := make(map[string]int, len(recs)) // eid -> index of its first record in the batch
 	groups := map[group][]string{}           // eids to look up, by the hour of their first record
@@ -55,6 +61,9 @@ func (s *Store) Insert(ctx context.Context, recs []Record) ([]Outcome, error) {
 			continue
 		}
 		first[eid] = i
+		if d != nil && d.surelyNew(&recs[i]) {
+			continue
+		}
 		g := group{recs[i].Event.Customer, recs[i].Hour()}
 		groups[g] = append(groups[g], eid)
 	}
@@ -78,7 +87,19 @@ func (s *Store) Insert(ctx context.Context, recs []Record) ([]Outcome, error) {
 	if err := s.write(ctx, recs, writes); err != nil {
 		return nil, err
 	}
+	if d != nil {
+		looked := countLooked(groups)
+		d.learn(recs, writes, len(first)-looked, looked)
+	}
 	return out, nil
+}
+
+func countLooked(groups map[group][]string) int {
+	n := 0
+	for _, eids := range groups {
+		n += len(eids)
+	}
+	return n
 }
 
 // lookup finds the stored origin of eids in each group's hour and the
