@@ -15,7 +15,7 @@ func TestDeduperMatchesInsert(t *testing.T) {
 	s, ctx := open(t)
 	now := time.Now().UTC()
 	past := now.Truncate(time.Hour).Add(-2 * time.Hour) // not covered without Prime
-	future := now.Add(2 * time.Hour)                    // covered: only this writer stores there
+	future := now.Add(3 * time.Hour)                    // it and the hour before: only this writer stores there
 
 	// A predecessor stored these (partition 3) before crashing.
 	if _, err := s.Insert(ctx, []rawstore.Record{rec("old-1", past.Add(time.Minute), 3, 1), rec("old-2", past.Add(2*time.Minute), 3, 2)}); err != nil {
