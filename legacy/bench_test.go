@@ -22,12 +22,7 @@ import (
 
 // benchEvents is the number of records BenchmarkIngest consumes per
 // iteration (BROOKS_LEGACY_BENCH_EVENTS overrides it).
-func benchEvents() int {
-	if n, err := strconv.Atoi(os.Getenv("BROOKS_LEGACY_BENCH_EVENTS")); err == nil && n > 0 {
-		return n
-	}
-	return 300_000
-}
+func benchEvents() int { return envInt("BROOKS_LEGACY_BENCH_EVENTS", 300_000) }
 
 // BenchmarkIngest produces loadgen traffic straight to a fresh 6-partition
 // topic on the real Kafka, then measures the ingester consuming, flushing
@@ -80,6 +75,99 @@ func BenchmarkIngest(b *testing.B) {
 	}
 	b.ReportMetric(float64(n*b.N)/busy.Seconds(), "events/s")
 	b.ReportMetric(float64(n*b.N)/reading.Seconds(), "read-events/s")
+}
+
+// BenchmarkIngestSustained produces loadgen traffic at a steady 20,000
+// events/s (BROOKS_LEGACY_BENCH_RATE) for 30 s (BROOKS_LEGACY_BENCH_SECONDS)
+// to the real Kafka while the ingester runs, as the firehose would, and
+// reports how far behind it is when the traffic stops: redis-lag-s until
+// every record is in Redis, commit-lag-s until every record is in MongoDB
+// and committed, and the largest read backlog seen. Keeping up means lags
+// of about a flush or two, not growing with the duration.
+func BenchmarkIngestSustained(b *testing.B) {
+	cfg := testenv.Require(b, testenv.Kafka, testenv.Redis, testenv.FerretDB)
+	s, _ := newTestStore(b, Options{})
+	ctx := testenv.Context(b, 20*time.Minute)
+	rate, secs := envInt("BROOKS_LEGACY_BENCH_RATE", 20000), envInt("BROOKS_LEGACY_BENCH_SECONDS", 30)
+	customers := testenv.Customers(b)
+	for range b.N {
+		cfg.Topic = testenv.Name("legacy_bench")
+		if err := (tee.Topic{Brokers: cfg.KafkaBrokers, Name: cfg.Topic, Partitions: 6}).Ensure(ctx); err != nil {
+			b.Fatal(err)
+		}
+		o := DefaultIngestOptions()
+		o.Brokers, o.Topic, o.GroupID, o.Customers = cfg.KafkaBrokers, cfg.Topic, testenv.Name("legacy_bench"), customers
+		in, err := NewIngester(s, o)
+		if err != nil {
+			b.Fatal(err)
+		}
+		rctx, cancel := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- in.Run(rctx) }()
+
+		// Events are made (and stamped) up front, so the producer's CPU goes
+		// to sending; they are at most a minute old when sent.
+		gen := loadgen.NewGenerator(11, loadgen.DefaultProfiles(), 5000)
+		perTick := rate / 10
+		ticks := secs * 10
+		batches := make([][]kafka.Message, ticks)
+		for i := range batches {
+			batches[i] = make([]kafka.Message, perTick)
+			for j := range batches[i] {
+				e, rej := collector.BuildEvent(gen.Next(), time.Now().UTC(), "", "", customers)
+				if rej != nil {
+					b.Fatal(rej)
+				}
+				batches[i][j].Key = []byte(e.Customer)
+				batches[i][j].Value, _ = e.Marshal()
+			}
+		}
+		w := collector.NewWriter(cfg.KafkaBrokers, cfg.Topic)
+		w.BatchSize = perTick
+		var produced, backlog int64
+		start := time.Now()
+		tick := time.NewTicker(100 * time.Millisecond)
+		for i, msgs := range batches {
+			<-tick.C
+			if err := w.WriteMessages(ctx, msgs...); err != nil {
+				b.Fatal(err)
+			}
+			produced += int64(len(msgs))
+			if i > 50 { // after the consumer group settled
+				backlog = max(backlog, produced-in.Stats().Records)
+			}
+		}
+		tick.Stop()
+		w.Close()
+		elapsed := time.Since(start)
+		stop := time.Now()
+		for in.Stats().Realtime < produced && ctx.Err() == nil {
+			time.Sleep(5 * time.Millisecond)
+		}
+		redisLag := time.Since(stop)
+		for in.Stats().Committed < produced && ctx.Err() == nil {
+			time.Sleep(5 * time.Millisecond)
+		}
+		commitLag := time.Since(stop)
+		cancel()
+		if err := <-done; err != nil {
+			b.Fatal(err)
+		}
+		st := in.Stats()
+		b.Logf("%d records at %.0f/s for %v: %d post page views, %d MongoDB flushes; Redis %.1fs and commits %.1fs behind when traffic stopped; largest read backlog %d records",
+			produced, float64(produced)/elapsed.Seconds(), elapsed.Round(time.Second), st.Pageviews, st.Flushes, redisLag.Seconds(), commitLag.Seconds(), backlog)
+		b.ReportMetric(float64(produced)/elapsed.Seconds(), "events/s")
+		b.ReportMetric(redisLag.Seconds(), "redis-lag-s")
+		b.ReportMetric(commitLag.Seconds(), "commit-lag-s")
+		b.ReportMetric(float64(backlog), "max-backlog")
+	}
+}
+
+func envInt(name string, def int) int {
+	if n, err := strconv.Atoi(os.Getenv(name)); err == nil && n > 0 {
+		return n
+	}
+	return def
 }
 
 // produce writes n loadgen events, stamped now, to topic.
@@ -176,12 +264,19 @@ func BenchmarkQuery90d1d(b *testing.B) {
 			}
 			total += pv
 		}
-		c := s.dayCollection(day)
-		if err := s.ensureIndexes(ctx, c, postDayIndexes); err != nil {
-			b.Fatal(err)
+		byColl := map[string][]any{}
+		for _, d := range posts {
+			post := d.(bson.D)[2].Value.(string)
+			name := s.dayCollection(day, "acme.example", post).Name()
+			byColl[name] = append(byColl[name], d)
 		}
-		if _, err := c.InsertMany(ctx, posts, options.InsertMany().SetOrdered(false)); err != nil {
-			b.Fatal(err)
+		for name, ds := range byColl {
+			if err := s.ensureIndexes(ctx, s.db.Collection(name), postDayIndexes); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := s.db.Collection(name).InsertMany(ctx, ds, options.InsertMany().SetOrdered(false)); err != nil {
+				b.Fatal(err)
+			}
 		}
 		docs += len(posts)
 		sites = append(sites, bson.D{{Key: "_id", Value: "acme.example|" + day}, {Key: "customer", Value: "acme.example"},

@@ -179,14 +179,17 @@ func (s *Store) prepareDaily(d *Daily) []mongoChunk {
 	for c := range sites {
 		cells = append(cells, c)
 	}
-	// Post documents day by day, then the site documents (post "").
+	// Post documents collection by collection, then the site documents.
+	collOf := func(c dayCell) string {
+		if c.post == "" {
+			return "\xff" // last
+		}
+		return s.dayCollection(c.day, c.customer, c.post).Name()
+	}
 	sort.Slice(cells, func(i, j int) bool {
 		a, b := cells[i], cells[j]
-		if (a.post == "") != (b.post == "") {
-			return b.post == ""
-		}
-		if a.day != b.day {
-			return a.day < b.day
+		if ca, cb := collOf(a), collOf(b); ca != cb {
+			return ca < cb
 		}
 		return dayDocID(a.customer, a.day, a.post) < dayDocID(b.customer, b.day, b.post)
 	})
@@ -194,7 +197,10 @@ func (s *Store) prepareDaily(d *Daily) []mongoChunk {
 	now := s.opts.Now().UTC()
 	for _, c := range cells {
 		t, id := d.days[c], dayDocID(c.customer, c.day, c.post)
-		coll, indexes := s.dayCollection(c.day).Name(), postDayIndexes
+		coll, indexes := "", postDayIndexes
+		if c.post != "" {
+			coll = s.dayCollection(c.day, c.customer, c.post).Name()
+		}
 		setOnInsert := bson.D{{Key: "customer", Value: c.customer}, {Key: "post", Value: c.post}, {Key: "day", Value: c.day}}
 		if c.post == "" {
 			t, id = sites[c], c.customer+"|"+c.day

@@ -262,21 +262,23 @@ func (s *Store) readSiteDocs(ctx context.Context, p *plan) ([]dayDoc, error) {
 const dailyReaders = 3
 
 // readPostDocs reads the customer's post documents from the day
-// collections of the range that exist.
+// collections of the range that exist (or looks up the filtered posts').
 func (s *Store) readPostDocs(ctx context.Context, p *plan) ([]dayDoc, error) {
 	names, err := s.db.ListCollectionNames(ctx, bson.D{})
 	if err != nil {
 		return nil, fmt.Errorf("list day collections: %w", err)
 	}
 	from, to := dayOf(p.q.From), dayOf(p.q.To)
-	var days []string
+	var colls []string
+	daySet := map[string]bool{}
 	for _, n := range names {
 		if d, ok := s.dayOfCollection(n); ok && d >= from && d < to {
-			days = append(days, d)
+			colls = append(colls, n)
+			daySet[d] = true
 		}
 	}
-	if p.urls != nil && len(p.urls)*len(days) <= maxLookups {
-		return s.lookupPostDocs(ctx, p, days)
+	if p.urls != nil && len(p.urls)*len(daySet) <= maxLookups {
+		return s.lookupPostDocs(ctx, p, sortedKeys(daySet))
 	}
 	filter := bson.D{{Key: "customer", Value: p.q.Customer}}
 	if p.urls != nil {
@@ -284,15 +286,15 @@ func (s *Store) readPostDocs(ctx context.Context, p *plan) ([]dayDoc, error) {
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(dailyReaders)
-	perDay := make([][]dayDoc, len(days))
-	for i, day := range days {
+	perDay := make([][]dayDoc, len(colls))
+	for i, coll := range colls {
 		g.Go(func() error {
-			cur, err := s.dayCollection(day).Find(gctx, filter, options.Find().SetBatchSize(5000))
+			cur, err := s.db.Collection(coll).Find(gctx, filter, options.Find().SetBatchSize(5000))
 			if err != nil {
-				return fmt.Errorf("read post documents of %s: %w", day, err)
+				return fmt.Errorf("read post documents of %s: %w", coll, err)
 			}
 			if err := cur.All(gctx, &perDay[i]); err != nil {
-				return fmt.Errorf("read post documents of %s: %w", day, err)
+				return fmt.Errorf("read post documents of %s: %w", coll, err)
 			}
 			return nil
 		})
@@ -321,9 +323,9 @@ func (s *Store) lookupPostDocs(ctx context.Context, p *plan, days []string) ([]d
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(dailyReaders)
 	for i, day := range days {
-		c := s.dayCollection(day)
 		for j, post := range posts {
 			k := i*len(posts) + j
+			c := s.dayCollection(day, p.q.Customer, post)
 			g.Go(func() error {
 				err := c.FindOne(gctx, bson.D{{Key: "_id", Value: dayDocID(p.q.Customer, day, post)}}).Decode(&out[k])
 				switch {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"strconv"
 	"strings"
 	"sync"
@@ -37,8 +38,10 @@ type Options struct {
 	// KeyPrefix starts every Redis key ("legacy:"); tests use a unique one.
 	KeyPrefix string
 	// Collection prefixes the MongoDB collections of daily post documents,
-	// one per UTC day: "post_days_20261125".
+	// DayShards per UTC day: "post_days_20261125_3".
 	Collection string
+	// DayShards is how many collections share a day's post documents.
+	DayShards int
 	// SiteCollection holds one document per customer and UTC day with the
 	// whole site's totals ("site_days").
 	SiteCollection string
@@ -58,6 +61,7 @@ func DefaultOptions() Options {
 		KeyPrefix:         "legacy:",
 		Collection:        "post_days",
 		SiteCollection:    "site_days",
+		DayShards:         8,
 		Retention5m:       8 * Day,
 		RetentionVisitors: 30 * Day,
 		Now:               time.Now,
@@ -71,6 +75,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.SiteCollection == "" {
 		o.SiteCollection = d.SiteCollection
+	}
+	if o.DayShards <= 0 {
+		o.DayShards = d.DayShards
 	}
 	if o.Retention5m <= 0 {
 		o.Retention5m = d.Retention5m
@@ -88,14 +95,15 @@ func (o Options) withDefaults() Options {
 // visitor HyperLogLogs, MongoDB for the daily history. The ingester writes
 // it, the query API reads it.
 //
-// The daily post documents live in one collection per UTC day. A real
-// MongoDB would serve them from one collection through its indexes, but
-// FerretDB 1.24 on SQLite scans the whole collection for every query and
-// every upsert (even by _id): in one collection the flush would slow down
-// with every day of history. Day collections keep an upsert's cost to one
-// day's documents, make a range query read only its days, and make
-// retention a collection drop (FerretDB has no TTL indexes). Each carries
-// the indexes of the query patterns, for a real MongoDB.
+// The daily post documents live in DayShards collections per UTC day. A
+// real MongoDB would serve them from one collection through its indexes,
+// but FerretDB 1.24 on SQLite scans the whole collection for every query
+// and every upsert (even by _id, whose SQL expression misses its index): in
+// one collection the flush would slow down with every day of history.
+// Small day collections keep an upsert's cost to a fraction of one day's
+// documents, make a range query read only its days, and make retention a
+// collection drop (FerretDB has no TTL indexes). Each carries the indexes
+// of the query patterns, for a real MongoDB.
 type Store struct {
 	rdb     redis.UniversalClient
 	db      *mongo.Database
@@ -139,15 +147,25 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// dayCollection is the collection of one UTC day's post documents.
-func (s *Store) dayCollection(day string) *mongo.Collection {
-	return s.db.Collection(s.opts.Collection + "_" + strings.ReplaceAll(day, "-", ""))
+// dayCollection is the collection holding a post's document of a UTC day:
+// the day's documents are spread over DayShards collections by a hash of
+// customer and post, "post_days_20261125_3".
+func (s *Store) dayCollection(day, customer, post string) *mongo.Collection {
+	h := fnv.New32a()
+	h.Write([]byte(customer))
+	h.Write([]byte{0})
+	h.Write([]byte(post))
+	return s.db.Collection(s.opts.Collection + "_" + strings.ReplaceAll(day, "-", "") + "_" + strconv.Itoa(int(h.Sum32()%uint32(s.opts.DayShards))))
 }
 
 // dayOfCollection returns the day ("2026-11-25") of a day collection name.
 func (s *Store) dayOfCollection(name string) (string, bool) {
-	d, ok := strings.CutPrefix(name, s.opts.Collection+"_")
-	if !ok || len(d) != 8 {
+	rest, ok := strings.CutPrefix(name, s.opts.Collection+"_")
+	d, shard, ok2 := strings.Cut(rest, "_")
+	if !ok || !ok2 || len(d) != 8 {
+		return "", false
+	}
+	if _, err := strconv.Atoi(shard); err != nil {
 		return "", false
 	}
 	day := d[:4] + "-" + d[4:6] + "-" + d[6:]
@@ -173,15 +191,15 @@ var (
 	}
 )
 
-// EnsureSchema creates the site collection's indexes and today's post
-// collection's, idempotently: a unique index on customer/post/day (one
-// document per post and day) and customer/day (a customer's posts over a
-// range of days). Later day collections get theirs on their first write.
+// EnsureSchema creates the site collection's index, idempotently. Each day
+// collection gets its indexes on its first write: a unique index on
+// customer/post/day (one document per post and day) and customer/day (a
+// customer's posts over a range of days).
 func (s *Store) EnsureSchema(ctx context.Context) error {
 	if err := s.ensureIndexes(ctx, s.siteCollection(), siteDayIndexes); err != nil {
 		return err
 	}
-	return s.ensureIndexes(ctx, s.dayCollection(dayOf(s.opts.Now())), postDayIndexes)
+	return nil
 }
 
 // ensureIndexes creates the missing indexes of c once per process.
