@@ -81,5 +81,5 @@ func (m *cpuMeter) report(b *testing.B, events int) {
 		total += d
 		parts = append(parts, fmt.Sprintf("%s %.1fs (%.0f µs/event)", name, d.Seconds(), float64(d.Microseconds())/float64(events)))
 	}
-	b.Logf("CPU: %s; total %.0f µs/event", strings.Join(parts, ", "), float64(total.Microseconds())/float64(events))
+	benchLog(b, "CPU: %s; total %.0f µs/event", strings.Join(parts, ", "), float64(total.Microseconds())/float64(events))
 }
