@@ -86,6 +86,7 @@ Run 'brooks migrate' first (keyspace, table, index templates).`,
 	f.StringVar(&o.Group, "group", o.Group, "Kafka consumer group")
 	f.DurationVar(&o.FlushInterval, "flush-interval", o.FlushInterval, "how often each partition writes its changed rollup documents and commits")
 	f.DurationVar(&o.DailyFlushInterval, "daily-flush-interval", o.DailyFlushInterval, "how often each partition writes its changed 1-day documents (they carry a day's visitor sets)")
+	f.DurationVar(&o.CatchUpFlushInterval, "catch-up-flush-interval", o.CatchUpFlushInterval, "flush interval while a partition is far behind its end")
 	f.IntVar(&o.MaxBatch, "max-batch", o.MaxBatch, "most records per raw-store batch and rollup step")
 	f.IntVar(&o.BulkDocs, "bulk-docs", o.BulkDocs, "most documents per Elasticsearch _bulk request")
 	f.IntVar(&o.PrimeLimit, "prime-limit", o.PrimeLimit, "most stored eid rows a partition's writer reads back when it takes the partition (its memory of recent eids)")

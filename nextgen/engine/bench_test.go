@@ -248,11 +248,22 @@ func logESStats(b *testing.B, e *env) {
 	var out struct {
 		All struct {
 			Total struct {
-				Docs     struct{ Count, Deleted int64 }                `json:"docs"`
-				Indexing struct{ IndexTotal, IndexTimeInMillis int64 } `json:"indexing"`
-				Get      struct{ Total, TimeInMillis int64 }           `json:"get"`
-				Refresh  struct{ Total, TotalTimeInMillis int64 }      `json:"refresh"`
-				Merges   struct{ Total, TotalTimeInMillis int64 }      `json:"merges"`
+				Indexing struct {
+					Total  int64 `json:"index_total"`
+					Millis int64 `json:"index_time_in_millis"`
+				} `json:"indexing"`
+				Get struct {
+					Total  int64 `json:"total"`
+					Millis int64 `json:"time_in_millis"`
+				} `json:"get"`
+				Refresh struct {
+					Total  int64 `json:"total"`
+					Millis int64 `json:"total_time_in_millis"`
+				} `json:"refresh"`
+				Merges struct {
+					Total  int64 `json:"total"`
+					Millis int64 `json:"total_time_in_millis"`
+				} `json:"merges"`
 			} `json:"total"`
 		} `json:"_all"`
 	}
@@ -262,7 +273,7 @@ func logESStats(b *testing.B, e *env) {
 	}
 	t := out.All.Total
 	benchLog(b, "elasticsearch on these indices: %d docs indexed in %d ms, %d gets in %d ms, %d refreshes in %d ms, %d merges in %d ms",
-		t.Indexing.IndexTotal, t.Indexing.IndexTimeInMillis, t.Get.Total, t.Get.TimeInMillis, t.Refresh.Total, t.Refresh.TotalTimeInMillis, t.Merges.Total, t.Merges.TotalTimeInMillis)
+		t.Indexing.Total, t.Indexing.Millis, t.Get.Total, t.Get.Millis, t.Refresh.Total, t.Refresh.Millis, t.Merges.Total, t.Merges.Millis)
 }
 
 // probes lists the probe URLs visible in the 5-minute documents.

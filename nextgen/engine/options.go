@@ -40,6 +40,10 @@ type Options struct {
 	// every FlushInterval. Offsets are committed up to the first record a
 	// document still waiting holds.
 	DailyFlushInterval time.Duration
+	// CatchUpFlushInterval replaces FlushInterval while a partition is far
+	// behind its end (more than 4 × MaxBatch records): fewer rewrites of
+	// the same documents while catching up (5s).
+	CatchUpFlushInterval time.Duration
 	// MaxBatch is the most records a partition takes into one raw-store
 	// insert and rollup step (5000).
 	MaxBatch int
@@ -73,17 +77,18 @@ type Options struct {
 // DefaultOptions returns the tuning defaults.
 func DefaultOptions() Options {
 	return Options{
-		Group:              DefaultGroup,
-		FlushInterval:      time.Second,
-		DailyFlushInterval: 10 * time.Second,
-		MaxBatch:           5000,
-		MaxDirty:           50000,
-		BulkDocs:           2000,
-		PrimeLimit:         1000000,
-		IdleEvict:          5 * time.Minute,
-		RetentionInterval:  time.Hour,
-		ShutdownTimeout:    30 * time.Second,
-		SessionTimeout:     10 * time.Second,
+		Group:                DefaultGroup,
+		FlushInterval:        time.Second,
+		DailyFlushInterval:   10 * time.Second,
+		CatchUpFlushInterval: 5 * time.Second,
+		MaxBatch:             5000,
+		MaxDirty:             50000,
+		BulkDocs:             2000,
+		PrimeLimit:           1000000,
+		IdleEvict:            5 * time.Minute,
+		RetentionInterval:    time.Hour,
+		ShutdownTimeout:      30 * time.Second,
+		SessionTimeout:       10 * time.Second,
 	}
 }
 
@@ -109,6 +114,9 @@ func (o *Options) setDefaults() error {
 	}
 	if o.FlushInterval <= 0 {
 		o.FlushInterval = d.FlushInterval
+	}
+	if o.CatchUpFlushInterval <= 0 {
+		o.CatchUpFlushInterval = d.CatchUpFlushInterval
 	}
 	if o.DailyFlushInterval <= 0 {
 		o.DailyFlushInterval = d.DailyFlushInterval

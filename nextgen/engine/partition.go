@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -32,6 +33,8 @@ type partition struct {
 
 	dailyFlushed time.Time // when 1-day documents were last snapshotted
 	tickApplied  int64     // applied at the previous flush tick
+	flushed      time.Time // when the last flush began
+	lag          atomic.Int64
 }
 
 func newPartition(e *Engine, gen *kafka.Generation, pa kafka.PartitionAssignment) *partition {
@@ -100,8 +103,13 @@ loop:
 				break loop
 			}
 		case <-ticker.C:
-			if !inFlight && (p.table.dirty > 0 || p.applied > p.committed) {
+			// Catching up (far behind the partition's end), write less
+			// often: freshness is lost anyway, and each write of a
+			// document replaces all of it.
+			catchUp := p.lag.Load() > int64(4*o.MaxBatch) && time.Since(p.flushed) < o.CatchUpFlushInterval
+			if !inFlight && !catchUp && (p.table.dirty > 0 || p.applied > p.committed) {
 				inFlight = true
+				p.flushed = time.Now()
 				// 1-day documents every DailyFlushInterval, or at once when
 				// the partition went idle (nothing applied since the last tick).
 				daily := time.Since(p.dailyFlushed) >= o.DailyFlushInterval || p.applied == p.tickApplied
@@ -177,8 +185,10 @@ func (p *partition) fetch(ctx context.Context, r *kafka.Reader, msgs chan<- kafk
 		case <-ctx.Done():
 			return
 		}
-		if n%1024 == 0 {
-			p.e.m.lag.WithLabelValues(p.label).Set(float64(r.Lag()))
+		if n%256 == 0 {
+			lag := r.Lag()
+			p.lag.Store(lag)
+			p.e.m.lag.WithLabelValues(p.label).Set(float64(lag))
 		}
 	}
 }
