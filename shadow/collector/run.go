@@ -33,13 +33,11 @@ func NewWriter(brokers []string, topic string) *kafka.Writer {
 		MaxAttempts:     2,
 		WriteBackoffMin: 50 * time.Millisecond,
 		WriteBackoffMax: 500 * time.Millisecond,
-		// kafka-go keeps retrying a batch after the caller's context ends;
-		// short network timeouts make it give up before the collector
-		// answers 503, so a refused request is rarely written later
-		// (which would double it when the tracker retries).
-		ReadTimeout:            2 * time.Second,
-		WriteTimeout:           2 * time.Second,
-		Transport:              &kafka.Transport{DialTimeout: time.Second, IdleTimeout: time.Minute},
+		// A broker that is down is found out fast (connection refused, or a
+		// 1 s dial timeout), well before the collector answers 503. Reads
+		// and writes keep kafka-go's 10 s: cutting them shorter makes a slow
+		// but successful produce look failed and get written twice.
+		Transport: &kafka.Transport{DialTimeout: time.Second, IdleTimeout: time.Minute},
 		AllowAutoTopicCreation: false,
 		Compression:            kafka.Lz4,
 	}
