@@ -132,7 +132,7 @@ func TestBadInputGets4xx(t *testing.T) {
 		t.Fatalf("good pixel: %v %v", resp, err)
 	}
 	resp.Body.Close()
-	got := readAll(t, p.Cfg, 1, 5*time.Second)
+	got := readAll(t, p.Cfg, 1, 30*time.Second)
 	if len(got) != 1 || got["only-good"] == nil {
 		t.Errorf("topic holds %v, want only the good pixel", keys(got))
 	}
@@ -172,7 +172,7 @@ func TestCORSAndCookie(t *testing.T) {
 			sp = c.Value
 		}
 	}
-	got := readAll(t, p.Cfg, 1, 5*time.Second)
+	got := readAll(t, p.Cfg, 1, 30*time.Second)
 	if sp == "" || len(got["c1"]) != 1 || got["c1"][0].NUID != sp || got["c1"][0].Visitor() != sp {
 		t.Errorf("network user id cookie %q not used as nuid: %+v", sp, got["c1"])
 	}

@@ -37,7 +37,7 @@ func NewWriter(brokers []string, topic string) *kafka.Writer {
 		// 1 s dial timeout), well before the collector answers 503. Reads
 		// and writes keep kafka-go's 10 s: cutting them shorter makes a slow
 		// but successful produce look failed and get written twice.
-		Transport: &kafka.Transport{DialTimeout: time.Second, IdleTimeout: time.Minute},
+		Transport:              &kafka.Transport{DialTimeout: time.Second, IdleTimeout: time.Minute},
 		AllowAutoTopicCreation: false,
 		Compression:            kafka.Lz4,
 	}
