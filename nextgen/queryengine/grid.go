@@ -16,6 +16,7 @@ type grid struct {
 	metrics []string
 	series  map[string]*seriesAcc // by query.KeyString
 	points  int
+	keep    part // when set, buckets outside [keep.from, keep.to) are dropped
 }
 
 type seriesAcc struct {
@@ -31,6 +32,9 @@ func newGrid(metrics []string) *grid {
 // same cell happens only when a document lacks a dimension field and also
 // reads as "": the values are added (for distinct metrics an upper bound).
 func (g *grid) add(key map[string]string, t time.Time, vals map[string]float64) {
+	if !g.keep.from.IsZero() && (t.Before(g.keep.from) || !t.Before(g.keep.to)) {
+		return
+	}
 	ks := query.KeyString(key)
 	s := g.series[ks]
 	if s == nil {
@@ -45,6 +49,15 @@ func (g *grid) add(key map[string]string, t time.Time, vals map[string]float64) 
 	}
 	for m, v := range vals {
 		p[m] += v
+	}
+}
+
+// merge adds o's cells to g; the two cover different buckets.
+func (g *grid) merge(o *grid) {
+	for _, s := range o.series {
+		for t, vals := range s.points {
+			g.add(s.key, t, vals)
+		}
 	}
 }
 

@@ -120,3 +120,42 @@ func TestPlanIndices(t *testing.T) {
 		})
 	}
 }
+
+func TestDaySlices(t *testing.T) {
+	now := ts("2026-11-25T17:32:10Z")
+	names := esindex.Names{Prefix: "p"}
+	p5 := func(from, to string) plan {
+		return plan{histogram: "5m", parts: []part{{"5m", ts(from), ts(to)}}}
+	}
+	tests := []struct {
+		name  string
+		req   request
+		widen bool
+		want  []slice
+	}{
+		{"last 24h: yesterday searched whole", request{plan: p5("2026-11-24T10:00:00Z", "2026-11-25T10:00:00Z"), withTime: true}, true, []slice{
+			{"p-rollup-5m-2026.11.24", part{"5m", ts("2026-11-24T00:00:00Z"), ts("2026-11-25T00:00:00Z")}, part{"5m", ts("2026-11-24T10:00:00Z"), ts("2026-11-25T00:00:00Z")}},
+			{"p-rollup-5m-2026.11.25", part{"5m", ts("2026-11-25T00:00:00Z"), ts("2026-11-25T10:00:00Z")}, part{"5m", ts("2026-11-25T00:00:00Z"), ts("2026-11-25T10:00:00Z")}},
+		}},
+		{"no cache: no widening", request{plan: p5("2026-11-24T10:00:00Z", "2026-11-25T10:00:00Z"), withTime: true}, false, []slice{
+			{"p-rollup-5m-2026.11.24", part{"5m", ts("2026-11-24T10:00:00Z"), ts("2026-11-25T00:00:00Z")}, part{"5m", ts("2026-11-24T10:00:00Z"), ts("2026-11-25T00:00:00Z")}},
+			{"p-rollup-5m-2026.11.25", part{"5m", ts("2026-11-25T00:00:00Z"), ts("2026-11-25T10:00:00Z")}, part{"5m", ts("2026-11-25T00:00:00Z"), ts("2026-11-25T10:00:00Z")}},
+		}},
+		{"a small share of yesterday", request{plan: p5("2026-11-24T20:00:00Z", "2026-11-25T17:30:00Z"), withTime: true}, true, []slice{
+			{"p-rollup-5m-2026.11.24", part{"5m", ts("2026-11-24T00:00:00Z"), ts("2026-11-25T00:00:00Z")}, part{"5m", ts("2026-11-24T20:00:00Z"), ts("2026-11-25T00:00:00Z")}},
+			{"p-rollup-5m-2026.11.25", part{"5m", ts("2026-11-25T00:00:00Z"), ts("2026-11-25T17:30:00Z")}, part{"5m", ts("2026-11-25T00:00:00Z"), ts("2026-11-25T17:30:00Z")}},
+		}},
+		{"future days skipped", request{plan: p5("2026-11-25T12:00:00Z", "2026-11-27T00:00:00Z"), withTime: true}, true, []slice{
+			{"p-rollup-5m-2026.11.25", part{"5m", ts("2026-11-25T12:00:00Z"), ts("2026-11-26T00:00:00Z")}, part{"5m", ts("2026-11-25T12:00:00Z"), ts("2026-11-26T00:00:00Z")}},
+		}},
+		{"total is not sliced", request{plan: p5("2026-11-24T10:00:00Z", "2026-11-25T10:00:00Z")}, true, nil},
+		{"daily series is not sliced", request{plan: plan{histogram: "1d", parts: []part{{"1d", ts("2026-11-01T00:00:00Z"), ts("2026-11-25T00:00:00Z")}}}, withTime: true}, true, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if d := cmp.Diff(tt.want, tt.req.daySlices(names, now, tt.widen), cmp.AllowUnexported(slice{}, part{})); d != "" {
+				t.Errorf("daySlices (-want +got):\n%s", d)
+			}
+		})
+	}
+}

@@ -7,15 +7,104 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/brooksdata/brooks/nextgen/esindex"
 )
 
-// collect runs req against the rollups, paging through the composite
-// aggregation until its last page, and returns the values per series and
-// bucket. Nothing is truncated: an answer that would exceed MaxPoints is
-// an error.
+// collect runs req against the rollups and returns the values per series
+// and bucket. Nothing is truncated: an answer that would exceed MaxPoints
+// is an error.
+//
+// A series of 5-minute buckets is searched one daily index at a time,
+// concurrently. A past day is searched whole and the buckets outside the
+// range dropped here: its search is then the same whatever the range, so
+// Elasticsearch's request cache answers it again until that index changes
+// (at most one more day of documents the first time). A dashboard's sliding
+// "last 24 hours" recomputes only today's part every time.
 func (e *Engine) collect(ctx context.Context, req request) (*grid, error) {
+	now := e.opts.Now().UTC()
+	slices := req.daySlices(e.names, now, !e.opts.NoRequestCache)
+	if slices == nil {
+		return e.collectIndices(ctx, req, req.plan.indices(e.names, now.Add(day)), part{})
+	}
+	grids := make([]*grid, len(slices))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(3)
+	for i, sl := range slices {
+		g.Go(func() error {
+			r := req
+			r.plan.parts = []part{sl.search}
+			var err error
+			grids[i], err = e.collectIndices(gctx, r, []string{sl.index}, sl.keep)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	out := newGrid(req.metrics)
+	for _, sub := range grids {
+		out.merge(sub)
+	}
+	if out.points > e.opts.MaxPoints {
+		return nil, e.tooManyPoints()
+	}
+	return out, nil
+}
+
+// slice is one daily index's share of a 5-minute series.
+type slice struct {
+	index  string
+	search part // what is searched: the range's share, or the whole day
+	keep   part // the buckets kept: the range's share of the day
+}
+
+// daySlices splits a 5-minute series into one search per daily index, or
+// returns nil when req is not one (totals, daily series, mixed plans).
+// With widen, a past day is searched whole.
+func (r *request) daySlices(names esindex.Names, now time.Time, widen bool) []slice {
+	if !r.withTime || len(r.plan.parts) != 1 || r.plan.parts[0].gran != granularity5m {
+		return nil
+	}
+	p := r.plan.parts[0]
+	var out []slice
+	for d := p.from.Truncate(day); d.Before(p.to) && !d.After(now); d = d.Add(day) {
+		keep := part{granularity5m, maxTime(p.from, d), minTime(p.to, d.Add(day))}
+		search := keep
+		if widen && !d.Add(day).After(now) {
+			search = part{granularity5m, d, d.Add(day)}
+		}
+		out = append(out, slice{index: indexName(names, granularity5m, d), search: search, keep: keep})
+	}
+	return out
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+func (e *Engine) tooManyPoints() error {
+	return unsupported("answers of more than %d points (series × buckets); narrow the range or the filters, or rank with order_by and limit", e.opts.MaxPoints)
+}
+
+// collectIndices runs req on indices, paging through the composite
+// aggregation until its last page. When keep is set, buckets outside it are
+// dropped.
+func (e *Engine) collectIndices(ctx context.Context, req request, indices []string, keep part) (*grid, error) {
 	g := newGrid(req.metrics)
-	indices := req.plan.indices(e.names, e.opts.Now().UTC().Add(day))
+	g.keep = keep
 	if len(indices) == 0 {
 		return g, nil
 	}
@@ -67,7 +156,7 @@ func (e *Engine) collect(ctx context.Context, req request) (*grid, error) {
 			g.add(key, t, vals)
 		}
 		if g.points > e.opts.MaxPoints {
-			return nil, unsupported("answers of more than %d points (series × buckets); narrow the range or the filters, or rank with order_by and limit", e.opts.MaxPoints)
+			return nil, e.tooManyPoints()
 		}
 		if len(comp.Buckets) < req.pageSize || comp.AfterKey == nil {
 			return g, nil
