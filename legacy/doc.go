@@ -10,23 +10,29 @@
 //
 //   - Redis: one HASH per customer and 5-minute bucket,
 //     {prefix}pv5m:{customer}:{bucketUnix}, field "{post}\x1f{referrer
-//     category}" → page views, expiring 8 days after the bucket (the past
+//     category}" → page views, plus the site's total per referrer category
+//     (field "\x1f{category}"), expiring 8 days after the bucket (the past
 //     24 hours plus a week-ago benchmark); and the "experimental" visitors
 //     metric: a HyperLogLog of visitor ids per customer/post/day,
 //     {prefix}hll:{customer}:{day}:{post}, plus one per customer/day for the
 //     whole site, {prefix}hllsite:{customer}:{day}, kept 30 days.
 //   - MongoDB: one document per customer/post/UTC day with the day's page
-//     views and their referrer-category breakdown, upserted with $inc in an
-//     unordered bulk write.
+//     views and their referrer-category breakdown, upserted with $inc in
+//     unordered bulk writes, and one per customer/day with the site's
+//     totals (collection site_days). The post documents of a day are spread
+//     over 8 collections, post_days_YYYYMMDD_N (see [Store] for why).
 //
-// Offsets are committed to Kafka only after both stores have the flush:
-// delivery is at-least-once, as it was in System One. A crash after a flush
-// and before its commit replays the uncommitted records on restart, and
-// their page views are counted twice (Redis counters, Mongo totals); the
-// HyperLogLogs are unaffected (adding a visitor twice changes nothing).
-// Within one process, a retried pixel (same eid) seen in the current or the
-// previous flush window is counted once; across a crash it is not. The
-// audit (ledger and replay) catches such double counts.
+// A flush is a pipeline beside the consumption: each window goes to Redis
+// within seconds; MongoDB gets the windows' daily totals merged into one
+// bulk upsert at a time; the Kafka offsets are committed only once both
+// stores have them: delivery is at-least-once, as it was in System One. A
+// crash after a flush and before its commit replays the uncommitted records
+// on restart, and their page views are counted twice (Redis counters, Mongo
+// totals); the HyperLogLogs are unaffected (adding a visitor twice changes
+// nothing). Within one process, a retried pixel (same eid) seen in the
+// current or the previous flush window is counted once; across a crash it
+// is not. The audit (the ledger's legacy stage and the replay) catches such
+// double counts.
 //
 // The query API ([Server], `POST /v1/query`) answers the part of Brooks' one
 // query language (package query) System One can: page views, and
