@@ -121,11 +121,14 @@ func TestPlanIndices(t *testing.T) {
 	}
 }
 
-func TestDaySlices(t *testing.T) {
+func TestTimeSlices(t *testing.T) {
 	now := ts("2026-11-25T17:32:10Z")
 	names := esindex.Names{Prefix: "p"}
 	p5 := func(from, to string) plan {
 		return plan{histogram: "5m", parts: []part{{"5m", ts(from), ts(to)}}}
+	}
+	sl := func(day, sFrom, sTo, kFrom, kTo string) slice {
+		return slice{"p-rollup-5m-" + day, part{"5m", ts(sFrom), ts(sTo)}, part{"5m", ts(kFrom), ts(kTo)}}
 	}
 	tests := []struct {
 		name  string
@@ -133,28 +136,28 @@ func TestDaySlices(t *testing.T) {
 		widen bool
 		want  []slice
 	}{
-		{"last 24h: yesterday searched whole", request{plan: p5("2026-11-24T10:00:00Z", "2026-11-25T10:00:00Z"), withTime: true}, true, []slice{
-			{"p-rollup-5m-2026.11.24", part{"5m", ts("2026-11-24T00:00:00Z"), ts("2026-11-25T00:00:00Z")}, part{"5m", ts("2026-11-24T10:00:00Z"), ts("2026-11-25T00:00:00Z")}},
-			{"p-rollup-5m-2026.11.25", part{"5m", ts("2026-11-25T00:00:00Z"), ts("2026-11-25T10:00:00Z")}, part{"5m", ts("2026-11-25T00:00:00Z"), ts("2026-11-25T10:00:00Z")}},
+		{"last 24h: past windows searched whole", request{plan: p5("2026-11-24T17:30:00Z", "2026-11-25T17:30:00Z"), withTime: true}, true, []slice{
+			sl("2026.11.24", "2026-11-24T12:00:00Z", "2026-11-24T18:00:00Z", "2026-11-24T17:30:00Z", "2026-11-24T18:00:00Z"),
+			sl("2026.11.24", "2026-11-24T18:00:00Z", "2026-11-25T00:00:00Z", "2026-11-24T18:00:00Z", "2026-11-25T00:00:00Z"),
+			sl("2026.11.25", "2026-11-25T00:00:00Z", "2026-11-25T06:00:00Z", "2026-11-25T00:00:00Z", "2026-11-25T06:00:00Z"),
+			sl("2026.11.25", "2026-11-25T06:00:00Z", "2026-11-25T12:00:00Z", "2026-11-25T06:00:00Z", "2026-11-25T12:00:00Z"),
+			sl("2026.11.25", "2026-11-25T12:00:00Z", "2026-11-25T17:30:00Z", "2026-11-25T12:00:00Z", "2026-11-25T17:30:00Z"),
 		}},
-		{"no cache: no widening", request{plan: p5("2026-11-24T10:00:00Z", "2026-11-25T10:00:00Z"), withTime: true}, false, []slice{
-			{"p-rollup-5m-2026.11.24", part{"5m", ts("2026-11-24T10:00:00Z"), ts("2026-11-25T00:00:00Z")}, part{"5m", ts("2026-11-24T10:00:00Z"), ts("2026-11-25T00:00:00Z")}},
-			{"p-rollup-5m-2026.11.25", part{"5m", ts("2026-11-25T00:00:00Z"), ts("2026-11-25T10:00:00Z")}, part{"5m", ts("2026-11-25T00:00:00Z"), ts("2026-11-25T10:00:00Z")}},
+		{"no cache: no widening", request{plan: p5("2026-11-24T17:30:00Z", "2026-11-25T01:00:00Z"), withTime: true}, false, []slice{
+			sl("2026.11.24", "2026-11-24T17:30:00Z", "2026-11-24T18:00:00Z", "2026-11-24T17:30:00Z", "2026-11-24T18:00:00Z"),
+			sl("2026.11.24", "2026-11-24T18:00:00Z", "2026-11-25T00:00:00Z", "2026-11-24T18:00:00Z", "2026-11-25T00:00:00Z"),
+			sl("2026.11.25", "2026-11-25T00:00:00Z", "2026-11-25T01:00:00Z", "2026-11-25T00:00:00Z", "2026-11-25T01:00:00Z"),
 		}},
-		{"a small share of yesterday", request{plan: p5("2026-11-24T20:00:00Z", "2026-11-25T17:30:00Z"), withTime: true}, true, []slice{
-			{"p-rollup-5m-2026.11.24", part{"5m", ts("2026-11-24T00:00:00Z"), ts("2026-11-25T00:00:00Z")}, part{"5m", ts("2026-11-24T20:00:00Z"), ts("2026-11-25T00:00:00Z")}},
-			{"p-rollup-5m-2026.11.25", part{"5m", ts("2026-11-25T00:00:00Z"), ts("2026-11-25T17:30:00Z")}, part{"5m", ts("2026-11-25T00:00:00Z"), ts("2026-11-25T17:30:00Z")}},
-		}},
-		{"future days skipped", request{plan: p5("2026-11-25T12:00:00Z", "2026-11-27T00:00:00Z"), withTime: true}, true, []slice{
-			{"p-rollup-5m-2026.11.25", part{"5m", ts("2026-11-25T12:00:00Z"), ts("2026-11-26T00:00:00Z")}, part{"5m", ts("2026-11-25T12:00:00Z"), ts("2026-11-26T00:00:00Z")}},
+		{"future windows skipped", request{plan: p5("2026-11-25T12:00:00Z", "2026-11-27T00:00:00Z"), withTime: true}, true, []slice{
+			sl("2026.11.25", "2026-11-25T12:00:00Z", "2026-11-25T18:00:00Z", "2026-11-25T12:00:00Z", "2026-11-25T18:00:00Z"),
 		}},
 		{"total is not sliced", request{plan: p5("2026-11-24T10:00:00Z", "2026-11-25T10:00:00Z")}, true, nil},
 		{"daily series is not sliced", request{plan: plan{histogram: "1d", parts: []part{{"1d", ts("2026-11-01T00:00:00Z"), ts("2026-11-25T00:00:00Z")}}}, withTime: true}, true, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if d := cmp.Diff(tt.want, tt.req.daySlices(names, now, tt.widen), cmp.AllowUnexported(slice{}, part{})); d != "" {
-				t.Errorf("daySlices (-want +got):\n%s", d)
+			if d := cmp.Diff(tt.want, tt.req.timeSlices(names, now, tt.widen), cmp.AllowUnexported(slice{}, part{})); d != "" {
+				t.Errorf("timeSlices (-want +got):\n%s", d)
 			}
 		})
 	}

@@ -17,21 +17,23 @@ import (
 // and bucket. Nothing is truncated: an answer that would exceed MaxPoints
 // is an error.
 //
-// A series of 5-minute buckets is searched one daily index at a time,
-// concurrently. A past day is searched whole and the buckets outside the
-// range dropped here: its search is then the same whatever the range, so
-// Elasticsearch's request cache answers it again until that index changes
-// (at most one more day of documents the first time). A dashboard's sliding
-// "last 24 hours" recomputes only today's part every time.
+// A series of 5-minute buckets is searched in 6-hour windows aligned to
+// UTC (00, 06, 12, 18), each in its daily index, concurrently: a shard
+// searches on one thread, so windows use the cores a single search leaves
+// idle. A window that ended before now is searched whole and the buckets
+// outside the range are dropped here: its search is then the same for
+// every range, so Elasticsearch's request cache answers it again until that
+// index changes. A dashboard's sliding "last 24 hours" recomputes only the
+// windows of the last hours.
 func (e *Engine) collect(ctx context.Context, req request) (*grid, error) {
 	now := e.opts.Now().UTC()
-	slices := req.daySlices(e.names, now, !e.opts.NoRequestCache)
+	slices := req.timeSlices(e.names, now, !e.opts.NoRequestCache)
 	if slices == nil {
 		return e.collectIndices(ctx, req, req.plan.indices(e.names, now.Add(day)), part{})
 	}
 	grids := make([]*grid, len(slices))
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(3)
+	g.SetLimit(maxConcurrentSlices)
 	for i, sl := range slices {
 		g.Go(func() error {
 			r := req
@@ -54,29 +56,36 @@ func (e *Engine) collect(ctx context.Context, req request) (*grid, error) {
 	return out, nil
 }
 
-// slice is one daily index's share of a 5-minute series.
+// sliceWindow is the span of one search of a 5-minute series, and
+// maxConcurrentSlices how many run at once.
+const (
+	sliceWindow         = 6 * time.Hour
+	maxConcurrentSlices = 4
+)
+
+// slice is one window's share of a 5-minute series.
 type slice struct {
 	index  string
-	search part // what is searched: the range's share, or the whole day
-	keep   part // the buckets kept: the range's share of the day
+	search part // what is searched: the range's share, or the whole window
+	keep   part // the buckets kept: the range's share of the window
 }
 
-// daySlices splits a 5-minute series into one search per daily index, or
-// returns nil when req is not one (totals, daily series, mixed plans).
-// With widen, a past day is searched whole.
-func (r *request) daySlices(names esindex.Names, now time.Time, widen bool) []slice {
+// timeSlices splits a 5-minute series into one search per 6-hour window,
+// or returns nil when req is not one (totals, daily series, mixed plans).
+// With widen, a window that ended by now is searched whole.
+func (r *request) timeSlices(names esindex.Names, now time.Time, widen bool) []slice {
 	if !r.withTime || len(r.plan.parts) != 1 || r.plan.parts[0].gran != granularity5m {
 		return nil
 	}
 	p := r.plan.parts[0]
 	var out []slice
-	for d := p.from.Truncate(day); d.Before(p.to) && !d.After(now); d = d.Add(day) {
-		keep := part{granularity5m, maxTime(p.from, d), minTime(p.to, d.Add(day))}
+	for w := p.from.Truncate(sliceWindow); w.Before(p.to) && !w.After(now); w = w.Add(sliceWindow) {
+		keep := part{granularity5m, maxTime(p.from, w), minTime(p.to, w.Add(sliceWindow))}
 		search := keep
-		if widen && !d.Add(day).After(now) {
-			search = part{granularity5m, d, d.Add(day)}
+		if widen && !w.Add(sliceWindow).After(now) {
+			search = part{granularity5m, w, w.Add(sliceWindow)}
 		}
-		out = append(out, slice{index: indexName(names, granularity5m, d), search: search, keep: keep})
+		out = append(out, slice{index: indexName(names, granularity5m, w), search: search, keep: keep})
 	}
 	return out
 }
