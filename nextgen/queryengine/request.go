@@ -6,6 +6,8 @@ import (
 	"maps"
 	"slices"
 	"time"
+
+	"github.com/brooksdata/brooks/query"
 )
 
 // timeSource names the composite source of the bucket time; no dimension
@@ -54,10 +56,53 @@ func (r *request) shape() shape {
 	switch {
 	case len(r.dims) > 0:
 		return composite
-	case r.withTime:
+	case r.withTime && r.buckets()*r.sketchBytes() <= sketchBudget:
 		return histogram
+	case r.withTime:
+		return composite // paged, so the sketches of a page stay in budget
 	}
 	return flat
+}
+
+// sketchBudget bounds the memory the cardinality sketches of one search
+// response may take in Elasticsearch. A bucket of a cardinality
+// aggregation allocates a HyperLogLog of 2^p bytes (256 KiB at p = 18), so
+// a page of 1000 buckets at p = 18 would need 256 MiB and, with a few
+// searches at once, trip the request circuit breaker (429).
+const sketchBudget = 32 << 20
+
+// sketchBytes is the cardinality sketch memory of one bucket: 2^p bytes
+// per distinct metric.
+func (r *request) sketchBytes() int {
+	n := 0
+	for _, m := range r.metrics {
+		if isDistinct(m) {
+			n++
+		}
+	}
+	return n << Precision(r.threshold)
+}
+
+// buckets is how many time buckets the request's parts span.
+func (r *request) buckets() int {
+	step := query.Step(r.plan.histogram)
+	if step == 0 {
+		return 1
+	}
+	n := 0
+	for _, p := range r.plan.parts {
+		n += int(p.to.Sub(p.from) / step)
+	}
+	return n
+}
+
+// size is the composite page size: the configured one, smaller when the
+// page's sketches would exceed sketchBudget.
+func (r *request) size() int {
+	if b := r.sketchBytes(); b > 0 {
+		return max(1, min(r.pageSize, sketchBudget/b))
+	}
+	return r.pageSize
 }
 
 // body renders the search body; after is the composite after_key of the
@@ -100,7 +145,7 @@ func (r *request) body(after map[string]any) ([]byte, error) {
 	if r.withTime {
 		sources = append(sources, map[string]any{timeSource: map[string]any{"date_histogram": map[string]any{"field": fieldBucket, "fixed_interval": r.plan.histogram}}})
 	}
-	comp := map[string]any{"size": r.pageSize, "sources": sources}
+	comp := map[string]any{"size": r.size(), "sources": sources}
 	if after != nil {
 		comp["after"] = after
 	}

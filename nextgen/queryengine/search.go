@@ -167,7 +167,7 @@ func (e *Engine) collectIndices(ctx context.Context, req request, indices []stri
 		if g.points > e.opts.MaxPoints {
 			return nil, e.tooManyPoints()
 		}
-		if len(comp.Buckets) < req.pageSize || comp.AfterKey == nil {
+		if len(comp.Buckets) < req.size() || comp.AfterKey == nil {
 			return g, nil
 		}
 		after = comp.AfterKey
