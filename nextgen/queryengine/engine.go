@@ -27,7 +27,10 @@ type Options struct {
 	Customers *pixel.Customers
 	// Raw reads raw events for drill-down; nil disables it.
 	Raw RawReader
-	// PageSize is the composite aggregation page size.
+	// PageSize is the composite aggregation page size (default 10000,
+	// under Elasticsearch's 65536 buckets per search); pages with distinct
+	// metrics are smaller, so that their sketches stay in budget (see
+	// sketchBudget). Every page runs the search again.
 	PageSize int
 	// PrecisionThreshold is the cardinality aggregations' precision
 	// threshold (1 to 40000; default 3000): distinct counts up to it are
@@ -54,7 +57,7 @@ type Options struct {
 // DefaultOptions returns options with every default set.
 func DefaultOptions() Options {
 	return Options{
-		PageSize:           1000,
+		PageSize:           10000,
 		PrecisionThreshold: DefaultPrecisionThreshold,
 		MaxPoints:          500000,
 		Timeout:            30 * time.Second,
