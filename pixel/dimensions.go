@@ -1,6 +1,9 @@
 package pixel
 
-import "strings"
+import (
+	"net/url"
+	"strings"
+)
 
 // Referrer categories of the referrer_category dimension.
 const (
@@ -27,7 +30,11 @@ var socialDomains = []string{"facebook.com", "fb.com", "t.co", "twitter.com", "x
 // ReferrerCategory classifies a referrer URL for a page on pageHost:
 // direct (no referrer), internal (same site), search, social or other.
 func ReferrerCategory(referrer, pageHost string) string {
-	rh := Host(referrer)
+	return categoryOf(Host(referrer), pageHost)
+}
+
+// categoryOf is ReferrerCategory given the referrer's host.
+func categoryOf(rh, pageHost string) string {
 	if rh == "" {
 		return RefDirect
 	}
@@ -89,13 +96,23 @@ type Dimensions struct {
 // Dims derives every dimension value of e, the one definition both data
 // paths and the audit use.
 func (e *Event) Dims() Dimensions {
-	return Dimensions{
-		URL:              NormalizeURL(e.URL),
-		ReferrerDomain:   ReferrerDomain(e.Referrer),
-		ReferrerCategory: ReferrerCategory(e.Referrer, Host(e.URL)),
-		Campaign:         Campaign(e.URL),
-		Device:           Device(e.UserAgent),
+	// Each URL is parsed once; this runs for every event of both systems.
+	var d Dimensions
+	raw := strings.TrimSpace(e.URL)
+	pageHost := ""
+	if u, err := url.Parse(raw); err == nil {
+		pageHost = hostOf(u)
+		d.Campaign = u.Query().Get("utm_campaign")
+		d.URL = normalizeParsed(raw, u, nil)
+	} else {
+		d.URL = raw
 	}
+	if r, err := url.Parse(strings.TrimSpace(e.Referrer)); err == nil {
+		d.ReferrerDomain = hostOf(r)
+	}
+	d.ReferrerCategory = categoryOf(d.ReferrerDomain, pageHost)
+	d.Device = Device(e.UserAgent)
+	return d
 }
 
 // Get returns the value of the dimension named name ("url", ...).

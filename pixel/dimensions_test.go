@@ -51,3 +51,32 @@ func TestDims(t *testing.T) {
 		t.Errorf("Get(campaign) = %q", d.Get("campaign"))
 	}
 }
+
+// TestDimsMatchesTheParts checks the one-parse Dims against the exported
+// one-dimension functions on awkward inputs.
+func TestDimsMatchesTheParts(t *testing.T) {
+	urls := []string{"", "not a url", " https://WWW.Acme.Example:443/p?utm_campaign=x&b=1#f ", "https://acme.example", "%zz", "mailto:a@b", "https://a.example/p?utm_campaign=&q"}
+	refs := []string{"", "https://www.google.com/", "https://acme.example/x", "%zz", "android-app://com.google", "https://sub.acme.example/"}
+	for _, u := range urls {
+		for _, r := range refs {
+			e := Event{URL: u, Referrer: r, UserAgent: "Mozilla/5.0 (iPhone)"}
+			want := Dimensions{
+				URL:              NormalizeURL(u),
+				ReferrerDomain:   ReferrerDomain(r),
+				ReferrerCategory: ReferrerCategory(r, Host(u)),
+				Campaign:         Campaign(u),
+				Device:           Device(e.UserAgent),
+			}
+			if got := e.Dims(); got != want {
+				t.Errorf("Dims(%q, %q) = %+v, want %+v", u, r, got, want)
+			}
+		}
+	}
+}
+
+func BenchmarkDims(b *testing.B) {
+	e := Event{URL: "https://acme.example/post/12-story?utm_campaign=bf&utm_source=x", Referrer: "https://www.google.com/search?q=x", UserAgent: "Mozilla/5.0 (iPhone)"}
+	for b.Loop() {
+		e.Dims()
+	}
+}

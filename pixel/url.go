@@ -26,6 +26,11 @@ func isTrackingParam(k string) bool {
 func NormalizeURL(raw string) string {
 	raw = strings.TrimSpace(raw)
 	u, err := url.Parse(raw)
+	return normalizeParsed(raw, u, err)
+}
+
+// normalizeParsed is NormalizeURL on an already parsed URL (u is changed).
+func normalizeParsed(raw string, u *url.URL, err error) string {
 	if err != nil || u.Scheme == "" || u.Host == "" {
 		return raw
 	}
@@ -88,4 +93,9 @@ func Campaign(raw string) string {
 		return ""
 	}
 	return u.Query().Get("utm_campaign")
+}
+
+// hostOf is Host on a parsed URL.
+func hostOf(u *url.URL) string {
+	return strings.TrimPrefix(strings.ToLower(u.Hostname()), "www.")
 }

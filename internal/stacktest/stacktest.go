@@ -137,7 +137,14 @@ func ReadTopic(t testing.TB, cfg config.Config, want int, wait, linger time.Dura
 			for {
 				m, err := r.ReadMessage(ctx)
 				if err != nil {
-					return
+					if ctx.Err() != nil {
+						return
+					}
+					// A fresh topic's partition may answer "leader not
+					// available" for a moment under load: keep reading.
+					t.Logf("stacktest: read partition %d: %v (retrying)", p.ID, err)
+					time.Sleep(200 * time.Millisecond)
+					continue
 				}
 				mu.Lock()
 				out = append(out, m)

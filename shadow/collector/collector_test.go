@@ -166,6 +166,9 @@ func TestCORSAndCookie(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("pixel answered %d", resp.StatusCode)
+	}
 	var sp string
 	for _, c := range resp.Cookies() {
 		if c.Name == "sp" {
