@@ -49,7 +49,7 @@ func TestArchiveHoldsExactlyTheAcknowledgedEvents(t *testing.T) {
 	}
 
 	seen, perCustomer, parts := archived(t, sink, start, time.Now().Add(time.Hour))
-	checkExactlyOnce(t, seen, exp)
+	checkExactlyOnce(t, p.Cfg, seen, exp)
 	t.Logf("%d events in %d parts", len(seen), parts)
 	for c, ids := range exp.EIDs {
 		if got, want := perCustomer[c], tallyOf(ids); got != want {
@@ -166,7 +166,7 @@ func TestReplayAfterACrashAddsNothing(t *testing.T) {
 	stop()
 
 	seen, _, after := archived(t, sink, start, time.Now().Add(time.Hour))
-	checkExactlyOnce(t, seen, exp)
+	checkExactlyOnce(t, p.Cfg, seen, exp)
 	if after != before {
 		t.Errorf("%d parts before the replay, %d after", before, after)
 	}
@@ -223,7 +223,7 @@ func TestRebalanceKeepsExactlyOnce(t *testing.T) {
 	send(12)
 	stopB()
 	seen, _, parts := archived(t, sink, start, time.Now().Add(time.Hour))
-	checkExactlyOnce(t, seen, all)
+	checkExactlyOnce(t, p.Cfg, seen, all)
 	t.Logf("%d events in %d parts; b joined %v generations", len(seen), parts, counterValue(b.m.generations))
 	if counterValue(b.m.generations) < 2 {
 		t.Errorf("b never rebalanced (generations %v)", counterValue(b.m.generations))

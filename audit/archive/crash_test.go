@@ -139,7 +139,7 @@ func TestArchiveSurvivesSIGKILL(t *testing.T) {
 
 	sink := NewLocalMust(t, dir)
 	seen, perCustomer, parts := archived(t, sink, start, time.Now().Add(time.Hour))
-	checkExactlyOnce(t, seen, exp)
+	checkExactlyOnce(t, p.Cfg, seen, exp)
 	t.Logf("%d events in %d closed parts", len(seen), parts)
 	for c, ids := range exp.EIDs {
 		if got, want := perCustomer[c], tallyOf(ids); got != want {
