@@ -206,6 +206,13 @@ func TestRebalanceKeepsExactlyOnce(t *testing.T) {
 	a, stopA := runArchiver(t, testOptions(p.Cfg.KafkaBrokers, p.Cfg.Topic, group, sink, nil))
 	b, stopB := runArchiver(t, testOptions(p.Cfg.KafkaBrokers, p.Cfg.Topic, group, sink, nil))
 
+	// Both must be in the group before traffic, or a may take it all.
+	for deadline := time.Now().Add(time.Minute); counterValue(a.m.generations) < 1 || counterValue(b.m.generations) < 1; {
+		if time.Now().After(deadline) {
+			t.Fatalf("archivers did not both join the group: a %v, b %v generations", counterValue(a.m.generations), counterValue(b.m.generations))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	all := loadgen.NewExpectations()
 	send := func(seed uint64) {
 		exp := stacktest.Send(t, p, loadgen.Options{Seed: seed, Events: 2000, Batch: 20})
