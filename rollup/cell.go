@@ -28,6 +28,23 @@ type Key struct {
 // BucketStart is the bucket start as a time.
 func (k Key) BucketStart() time.Time { return time.Unix(k.Bucket, 0).UTC() }
 
+// SiteTuple is the tuple of site cells. Registry.Tuple never returns it (it
+// length-prefixes every dimension's value), so it cannot collide with a
+// real tuple.
+const SiteTuple = ""
+
+// Site reports whether k is a site cell's key: every event of the
+// customer's bucket in the partition, every dimension rolled up. Site
+// cells answer per-bucket questions without dimensions (a series of page
+// views and exact visitors) without touching the tuple cells.
+func (k Key) Site() bool { return k.Tuple == SiteTuple }
+
+// SiteKey is the key of the site cell k's events also belong to.
+func SiteKey(k Key) Key {
+	k.Tuple = SiteTuple
+	return k
+}
+
 // Tuple encodes dimension values (registry order) as one comparable string:
 // each value length-prefixed, so any byte may appear in a value.
 func (r *Registry) Tuple(values []string) string {

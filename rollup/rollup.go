@@ -17,6 +17,9 @@ type Options struct {
 	// KeepDuplicates turns eid deduplication off: by default an event whose
 	// eid was already added is skipped, the exactly-once rule.
 	KeepDuplicates bool
+	// Sites also aggregates each event into its site cells (Key.Site), as
+	// the stream engine does.
+	Sites bool
 }
 
 // Rollup aggregates a batch of events in memory: the audit's replay and
@@ -26,6 +29,7 @@ type Rollup struct {
 	customers *pixel.Customers
 	grans     []Granularity
 	dedupe    bool
+	sites     bool
 	seen      map[string]struct{}
 	cells     map[Key]*Cell
 	stats     Stats
@@ -49,7 +53,7 @@ func New(customers *pixel.Customers, o Options) *Rollup {
 	}
 	return &Rollup{
 		reg: o.Registry, customers: customers, grans: slices.Clone(o.Granularities),
-		dedupe: !o.KeepDuplicates, seen: map[string]struct{}{}, cells: map[Key]*Cell{},
+		dedupe: !o.KeepDuplicates, sites: o.Sites, seen: map[string]struct{}{}, cells: map[Key]*Cell{},
 	}
 }
 
@@ -76,7 +80,11 @@ func (r *Rollup) Add(partition int32, offset int64, e *pixel.Event) error {
 		return nil
 	}
 	applied := false
-	for _, k := range r.reg.Keys(partition, &f, r.grans) {
+	keys := r.reg.Keys(partition, &f, r.grans)
+	if r.sites {
+		keys = AppendSiteKeys(keys)
+	}
+	for _, k := range keys {
 		cell := r.cells[k]
 		if cell == nil {
 			cell = r.reg.NewCell(k)
@@ -92,6 +100,14 @@ func (r *Rollup) Add(partition int32, offset int64, e *pixel.Event) error {
 		r.stats.Replayed++
 	}
 	return nil
+}
+
+// AppendSiteKeys appends the site key of each of keys.
+func AppendSiteKeys(keys []Key) []Key {
+	for _, k := range keys {
+		keys = append(keys, SiteKey(k))
+	}
+	return keys
 }
 
 // Put installs a cell (read back from storage), replacing any of its key.
@@ -130,11 +146,12 @@ func CompareKeys(a, b Key) int {
 }
 
 // Totals is the sum of Sum metrics and the union of Distinct sets over the
-// cells match accepts (nil: all), at one granularity.
+// tuple cells match accepts (nil: all), at one granularity; site cells
+// (Key.Site) are left out, as they hold the same events again.
 func (r *Rollup) Totals(g Granularity, match func(*Cell) bool) *Cell {
 	t := r.reg.NewCell(Key{Granularity: g})
 	for _, c := range r.cells {
-		if c.Key.Granularity == g && (match == nil || match(c)) {
+		if c.Key.Granularity == g && !c.Key.Site() && (match == nil || match(c)) {
 			t.Merge(c)
 		}
 	}

@@ -221,3 +221,65 @@ func contains(s, sub string) bool {
 	}
 	return false
 }
+
+// A site cell is the total of its bucket's tuple cells in the partition:
+// every sum added up and every set the union; Totals leaves site cells out.
+func TestSiteCellsAreBucketTotals(t *testing.T) {
+	r := rollup.New(customers(t), rollup.Options{Sites: true})
+	urls := []string{"https://acme.example/post/1", "https://acme.example/post/2", "https://acme.example/about"}
+	types := []string{pixel.TypePageView, pixel.TypePagePing, pixel.TypePageView}
+	for i := range 300 {
+		e := ev(fmt.Sprint(i), types[i%3], fmt.Sprintf("v%d", i%37), 1+i%4, t0.Add(time.Duration(i)*37*time.Second))
+		e.URL = urls[i%len(urls)]
+		if i%5 == 0 {
+			e.Referrer = ""
+		}
+		if err := r.Add(int32(i%2), int64(i), &e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sites, tuples := 0, 0
+	want := map[rollup.Key]*rollup.Cell{}
+	for _, c := range r.Cells() {
+		if c.Key.Site() {
+			sites++
+			continue
+		}
+		tuples++
+		k := rollup.SiteKey(c.Key)
+		if want[k] == nil {
+			want[k] = r.Registry().NewCell(k)
+		}
+		want[k].Merge(c)
+	}
+	if sites != len(want) || tuples <= sites {
+		t.Fatalf("%d site cells for %d bucket-partitions (%d tuple cells)", sites, len(want), tuples)
+	}
+	for k, w := range want {
+		got := r.Get(k)
+		if got == nil {
+			t.Fatalf("no site cell %+v", k)
+		}
+		for _, m := range r.Registry().Metrics() {
+			if got.Sum(m.Name) != w.Sum(m.Name) || fmt.Sprint(got.Set(m.Name)) != fmt.Sprint(w.Set(m.Name)) {
+				t.Errorf("%v partition %d %s: site %d %v, tuples %d %v", k.BucketStart(), k.Partition, m.Name, got.Sum(m.Name), got.Set(m.Name), w.Sum(m.Name), w.Set(m.Name))
+			}
+		}
+		if got.Dims()[0] != "" {
+			t.Errorf("site cell has a url: %q", got.Dims()[0])
+		}
+	}
+	if tot := r.Totals(rollup.OneDay, nil); tot.Sum("pageviews") != 200 {
+		t.Errorf("Totals pageviews = %d, want 200 (site cells counted?)", tot.Sum("pageviews"))
+	}
+	plain := rollup.New(customers(t), rollup.Options{})
+	e := ev("x", pixel.TypePageView, "a", 1, t0)
+	if err := plain.Add(0, 0, &e); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range plain.Cells() {
+		if c.Key.Site() {
+			t.Fatal("site cell made without Options.Sites")
+		}
+	}
+}

@@ -176,8 +176,9 @@ func waitCommitted(t testing.TB, cfg config.Config, group string, wait time.Dura
 	}
 }
 
-// cells reads every stored document of g (after a refresh) and merges the
-// partitions: the result is keyed like a batch rollup with partition 0.
+// cells reads every stored document of g, tuple and site documents (after
+// a refresh), and merges the partitions: the result is keyed like a batch
+// rollup with partition 0.
 func (e *env) cells(t testing.TB, g rollup.Granularity) map[rollup.Key]*rollup.Cell {
 	t.Helper()
 	ctx := testenv.Context(t, time.Minute)
@@ -185,19 +186,24 @@ func (e *env) cells(t testing.TB, g rollup.Granularity) map[rollup.Key]*rollup.C
 		t.Fatal(err)
 	}
 	out := map[rollup.Key]*rollup.Cell{}
-	err := e.es.Scan(ctx, rollup.DefaultRegistry, g, esindex.Filter{}, func(c *rollup.Cell) error {
-		k := c.Key
-		k.Partition = 0
-		m := out[k]
-		if m == nil {
-			m = rollup.DefaultRegistry.NewCell(k)
-			out[k] = m
+	for _, f := range esindex.Families {
+		err := e.es.Scan(ctx, rollup.DefaultRegistry, g, esindex.Filter{Family: f}, func(c *rollup.Cell) error {
+			if c.Key.Site() != (f == esindex.Sites) {
+				return fmt.Errorf("a cell of key %+v in the %q family's indices", c.Key, f)
+			}
+			k := c.Key
+			k.Partition = 0
+			m := out[k]
+			if m == nil {
+				m = rollup.DefaultRegistry.NewCell(k)
+				out[k] = m
+			}
+			m.Merge(c)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
 		}
-		m.Merge(c)
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
 	return out
 }
@@ -287,10 +293,11 @@ func compareCells(t testing.TB, what string, got, want map[rollup.Key]*rollup.Ce
 	}
 }
 
-// batchCells is the batch rollup of events (partition 0, eids deduplicated).
+// batchCells is the batch rollup of events (partition 0, eids
+// deduplicated), tuple and site cells.
 func batchCells(t testing.TB, events []pixel.Event, g rollup.Granularity) map[rollup.Key]*rollup.Cell {
 	t.Helper()
-	r := rollup.New(testenv.Customers(t), rollup.Options{Granularities: []rollup.Granularity{g}})
+	r := rollup.New(testenv.Customers(t), rollup.Options{Granularities: []rollup.Granularity{g}, Sites: true})
 	for i := range events {
 		if err := r.Add(0, rollup.NoOffset, &events[i]); err != nil {
 			t.Fatal(err)

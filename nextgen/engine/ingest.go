@@ -176,7 +176,7 @@ func (p *partition) derive(b *batch) ([]rollup.Fact, [][]rollup.Key) {
 		if !o.Registry.Contributes(&facts[i]) {
 			continue
 		}
-		ks := o.Registry.Keys(int32(p.id), &facts[i], rollup.Granularities)
+		ks := rollup.AppendSiteKeys(o.Registry.Keys(int32(p.id), &facts[i], rollup.Granularities))
 		live := ks[:0]
 		for _, k := range ks {
 			if esindex.BucketExpired(k.Granularity, k.Bucket, now) {

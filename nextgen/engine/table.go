@@ -69,7 +69,7 @@ func (t *table) fetch(ctx context.Context, keys []rollup.Key, now time.Time) (en
 			if err != nil {
 				return nil, found, err
 			}
-			refs[i] = esindex.DocRef{Index: t.es.Names.Index(k.Granularity, k.BucketStart()), ID: esindex.DocID(t.reg, k, dims)}
+			refs[i] = esindex.DocRef{Index: t.es.Names.KeyIndex(k), ID: esindex.DocID(t.reg, k, dims)}
 		}
 		got, err := t.es.MGet(ctx, refs)
 		if err != nil {

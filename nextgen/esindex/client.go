@@ -51,15 +51,18 @@ func (c *Client) Ping(ctx context.Context) error {
 }
 
 // EnsureTemplates installs (or updates) the index templates of every
-// granularity; it is idempotent.
+// family and granularity; it is idempotent.
 func (c *Client) EnsureTemplates(ctx context.Context) error {
-	for _, g := range rollup.Granularities {
-		res, err := esapi.IndicesPutIndexTemplateRequest{Name: c.Names.Template(g), Body: bytes.NewReader(c.Names.TemplateBody(g))}.Do(ctx, c.ES)
-		if err != nil {
-			return fmt.Errorf("put index template %s: %w", c.Names.Template(g), err)
-		}
-		if err := drain(res, "put index template "+c.Names.Template(g)); err != nil {
-			return err
+	for _, f := range Families {
+		n := c.Names.Of(f)
+		for _, g := range rollup.Granularities {
+			res, err := esapi.IndicesPutIndexTemplateRequest{Name: n.Template(g), Body: bytes.NewReader(n.TemplateBody(g))}.Do(ctx, c.ES)
+			if err != nil {
+				return fmt.Errorf("put index template %s: %w", n.Template(g), err)
+			}
+			if err := drain(res, "put index template "+n.Template(g)); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -229,9 +232,10 @@ func (c *Client) Bulk(ctx context.Context, writes []Write) ([]Written, error) {
 	return results, nil
 }
 
-// Indices lists the indices of g (matching its pattern).
-func (c *Client) Indices(ctx context.Context, g rollup.Granularity) ([]string, error) {
-	res, err := esapi.CatIndicesRequest{Index: []string{c.Names.Pattern(g)}, Format: "json", H: []string{"index"}}.Do(ctx, c.ES)
+// Indices lists the indices of family f and granularity g (matching their
+// pattern).
+func (c *Client) Indices(ctx context.Context, f Family, g rollup.Granularity) ([]string, error) {
+	res, err := esapi.CatIndicesRequest{Index: []string{c.Names.Of(f).Pattern(g)}, Format: "json", H: []string{"index"}}.Do(ctx, c.ES)
 	if err != nil {
 		return nil, fmt.Errorf("list indices: %w", err)
 	}
@@ -259,23 +263,25 @@ func (c *Client) Indices(ctx context.Context, g rollup.Granularity) ([]string, e
 // at now, and returns their names.
 func (c *Client) DeleteExpired(ctx context.Context, now time.Time) ([]string, error) {
 	var deleted []string
-	for _, g := range rollup.Granularities {
-		names, err := c.Indices(ctx, g)
-		if err != nil {
-			return deleted, err
-		}
-		for _, idx := range names {
-			if !c.Names.Expired(g, idx, now) {
-				continue
-			}
-			res, err := esapi.IndicesDeleteRequest{Index: []string{idx}}.Do(ctx, c.ES)
+	for _, f := range Families {
+		for _, g := range rollup.Granularities {
+			names, err := c.Indices(ctx, f, g)
 			if err != nil {
-				return deleted, fmt.Errorf("delete index %s: %w", idx, err)
-			}
-			if err := drain(res, "delete index "+idx); err != nil {
 				return deleted, err
 			}
-			deleted = append(deleted, idx)
+			for _, idx := range names {
+				if !c.Names.Of(f).Expired(g, idx, now) {
+					continue
+				}
+				res, err := esapi.IndicesDeleteRequest{Index: []string{idx}}.Do(ctx, c.ES)
+				if err != nil {
+					return deleted, fmt.Errorf("delete index %s: %w", idx, err)
+				}
+				if err := drain(res, "delete index "+idx); err != nil {
+					return deleted, err
+				}
+				deleted = append(deleted, idx)
+			}
 		}
 	}
 	return deleted, nil
@@ -294,19 +300,22 @@ func (c *Client) Refresh(ctx context.Context) error {
 // DeleteAll deletes the prefix's indices and templates (test cleanup).
 func (c *Client) DeleteAll(ctx context.Context) error {
 	var errs []error
-	for _, g := range rollup.Granularities {
-		res, err := esapi.IndicesDeleteRequest{Index: []string{c.Names.Pattern(g)}, AllowNoIndices: esapi.BoolPtr(true), IgnoreUnavailable: esapi.BoolPtr(true)}.Do(ctx, c.ES)
-		if err == nil {
-			err = drain(res, "delete indices")
+	for _, f := range Families {
+		n := c.Names.Of(f)
+		for _, g := range rollup.Granularities {
+			res, err := esapi.IndicesDeleteRequest{Index: []string{n.Pattern(g)}, AllowNoIndices: esapi.BoolPtr(true), IgnoreUnavailable: esapi.BoolPtr(true)}.Do(ctx, c.ES)
+			if err == nil {
+				err = drain(res, "delete indices")
+			}
+			errs = append(errs, err)
+			res, err = esapi.IndicesDeleteIndexTemplateRequest{Name: n.Template(g)}.Do(ctx, c.ES)
+			if err == nil && res.StatusCode != http.StatusNotFound {
+				err = drain(res, "delete template")
+			} else if err == nil {
+				res.Body.Close()
+			}
+			errs = append(errs, err)
 		}
-		errs = append(errs, err)
-		res, err = esapi.IndicesDeleteIndexTemplateRequest{Name: c.Names.Template(g)}.Do(ctx, c.ES)
-		if err == nil && res.StatusCode != http.StatusNotFound {
-			err = drain(res, "delete template")
-		} else if err == nil {
-			res.Body.Close()
-		}
-		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

@@ -12,8 +12,11 @@ import (
 
 // AppendDoc appends the JSON document of c: the fixed fields, every
 // dimension of c's registry (d_*), every Sum metric (m_*) and every
-// Distinct metric's sorted member set (v_*), all as absolute values.
+// Distinct metric's sorted member set (v_*), all as absolute values. A
+// site cell's document has "site": true, no d_* fields, and each Distinct
+// metric's exact member count (n_*) besides its set.
 func AppendDoc(b []byte, c *rollup.Cell) []byte {
+	site := c.Key.Site()
 	reg := c.Registry()
 	b = append(b, `{"customer":`...)
 	b = appendString(b, c.Key.Customer)
@@ -25,12 +28,16 @@ func AppendDoc(b []byte, c *rollup.Cell) []byte {
 	b = strconv.AppendInt(b, int64(c.Key.Partition), 10)
 	b = append(b, `,"offset":`...)
 	b = strconv.AppendInt(b, c.Offset, 10)
-	dims := c.Dims()
-	for i, d := range reg.Dimensions() {
-		b = append(b, ',')
-		b = appendString(b, DimField(d.Name))
-		b = append(b, ':')
-		b = appendString(b, dims[i])
+	if site {
+		b = append(b, `,"site":true`...)
+	} else {
+		dims := c.Dims()
+		for i, d := range reg.Dimensions() {
+			b = append(b, ',')
+			b = appendString(b, DimField(d.Name))
+			b = append(b, ':')
+			b = appendString(b, dims[i])
+		}
 	}
 	for _, m := range reg.Metrics() {
 		b = append(b, ',')
@@ -40,6 +47,12 @@ func AppendDoc(b []byte, c *rollup.Cell) []byte {
 			b = append(b, ':')
 			b = strconv.AppendInt(b, c.Sum(m.Name), 10)
 		case rollup.Distinct:
+			if site {
+				b = appendString(b, CountField(m.Name))
+				b = append(b, ':')
+				b = strconv.AppendInt(b, int64(c.Count(m.Name)), 10)
+				b = append(b, ',')
+			}
 			b = appendString(b, SetField(m.Name))
 			b = append(b, ":["...)
 			for j, v := range c.Set(m.Name) {
@@ -81,6 +94,16 @@ func DecodeDoc(reg *rollup.Registry, src []byte) (*rollup.Cell, error) {
 		return nil, fmt.Errorf("decode rollup doc: %w", err)
 	}
 	k.Bucket = bucket.Unix()
+	if v, ok := raw[FieldSite]; ok {
+		var site bool
+		if err := json.Unmarshal(v, &site); err != nil {
+			return nil, fmt.Errorf("decode rollup doc: %s: %w", FieldSite, err)
+		}
+		if site {
+			k.Tuple = rollup.SiteTuple
+			return decodeSums(reg, raw, k, offset)
+		}
+	}
 	dims := reg.Dimensions()
 	vals := make([]string, len(dims))
 	for i, d := range dims {
@@ -91,6 +114,11 @@ func DecodeDoc(reg *rollup.Registry, src []byte) (*rollup.Cell, error) {
 		}
 	}
 	k.Tuple = reg.Tuple(vals)
+	return decodeSums(reg, raw, k, offset)
+}
+
+// decodeSums reads the metrics of a document into a new cell of k.
+func decodeSums(reg *rollup.Registry, raw map[string]json.RawMessage, k rollup.Key, offset int64) (*rollup.Cell, error) {
 	c := reg.NewCell(k)
 	c.Offset = offset
 	for _, m := range reg.Metrics() {

@@ -45,7 +45,7 @@ func write(t *testing.T, ctx context.Context, c *esindex.Client, cells []*rollup
 	t.Helper()
 	var ws []esindex.Write
 	for _, cell := range cells {
-		ws = append(ws, esindex.Write{Index: c.Names.Index(cell.Key.Granularity, cell.BucketStart()), ID: esindex.DocID(cell.Registry(), cell.Key, cell.Dims()),
+		ws = append(ws, esindex.Write{Index: c.Names.KeyIndex(cell.Key), ID: esindex.DocID(cell.Registry(), cell.Key, cell.Dims()),
 			Doc: esindex.AppendDoc(nil, cell), Create: true})
 	}
 	res, err := c.Bulk(ctx, ws)
@@ -239,8 +239,70 @@ func TestMGetMissingIndexAndRetention(t *testing.T) {
 	if len(deleted) != 1 || deleted[0] != want {
 		t.Fatalf("deleted %v, want [%s]", deleted, want)
 	}
-	left, _ := c.Indices(ctx, rollup.FiveMinutes)
+	left, _ := c.Indices(ctx, esindex.Tuples, rollup.FiveMinutes)
 	if len(left) != 2 {
 		t.Errorf("indices left: %v", left)
+	}
+}
+
+// Site documents go to the site indices: "site": true, no dimensions, the
+// exact member counts n_* beside the sets, which are kept in _source only
+// (read back whole by a realtime get, not aggregatable); sums of n_* give
+// per-bucket distinct counts.
+func TestSiteDocuments(t *testing.T) {
+	c, ctx := open(t)
+	cs := testenv.Customers(t)
+	at := time.Now().UTC().Truncate(time.Hour)
+	r := rollup.New(cs, rollup.Options{Sites: true, Granularities: []rollup.Granularity{rollup.FiveMinutes}})
+	for i := range 500 {
+		e := pixel.Event{EID: fmt.Sprint(i), Customer: "acme.example", Type: "pv", ReceivedAt: at, DUID: fmt.Sprintf("v%d", i%123),
+			VisitIndex: 1 + i%2, URL: fmt.Sprintf("https://acme.example/post/%d", i%17)}
+		if err := r.Add(3, int64(i), &e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var site *rollup.Cell
+	for _, cell := range r.Cells() {
+		if cell.Key.Site() {
+			site = cell
+		}
+	}
+	if site == nil {
+		t.Fatal("no site cell")
+	}
+	doc := string(esindex.AppendDoc(nil, site))
+	for _, want := range []string{`"site":true`, `"n_visitors":123`, `"m_pageviews":500`} {
+		if !strings.Contains(doc, want) {
+			t.Errorf("site document lacks %s: %.300s", want, doc)
+		}
+	}
+	if strings.Contains(doc, `"d_url"`) {
+		t.Errorf("site document has dimensions: %.300s", doc)
+	}
+	write(t, ctx, c, r.Cells())
+	index := c.Names.KeyIndex(site.Key)
+	if !strings.Contains(index, "-rollup-site-5m-") {
+		t.Fatalf("site index %s", index)
+	}
+	got, err := c.MGet(ctx, []esindex.DocRef{{Index: index, ID: esindex.DocID(rollup.DefaultRegistry, site.Key, nil)}})
+	if err != nil || !got[0].Found {
+		t.Fatalf("mget site document: %v %+v", err, got)
+	}
+	back, err := esindex.DecodeDoc(rollup.DefaultRegistry, got[0].Source)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.Key != site.Key || back.Offset != 499 || back.Count("visitors") != 123 || back.Sum("pageviews") != 500 {
+		t.Errorf("decoded %+v offset %d visitors %d pageviews %d", back.Key, back.Offset, back.Count("visitors"), back.Sum("pageviews"))
+	}
+	aggs := search(t, ctx, c, c.Names.Of(esindex.Sites).Pattern(rollup.FiveMinutes),
+		`{"size":0,"aggs":{"v":{"sum":{"field":"n_visitors"}},"nv":{"sum":{"field":"n_new_visitors"}},"pv":{"sum":{"field":"m_pageviews"}}}}`)
+	if aggValue(aggs, "v") != 123 || aggValue(aggs, "pv") != 500 || aggValue(aggs, "nv") != float64(site.Count("new_visitors")) {
+		t.Errorf("sums over site documents: %v", aggs)
+	}
+	// The tuple indices hold the tuple documents only: their sum is the same.
+	aggs = search(t, ctx, c, c.Names.Pattern(rollup.FiveMinutes), `{"size":0,"aggs":{"pv":{"sum":{"field":"m_pageviews"}}}}`)
+	if aggValue(aggs, "pv") != 500 {
+		t.Errorf("tuple documents sum to %v page views, want 500", aggValue(aggs, "pv"))
 	}
 }

@@ -16,12 +16,59 @@ var Retention = map[rollup.Granularity]time.Duration{
 	rollup.OneDay:      2 * 365 * 24 * time.Hour,
 }
 
-// Names builds index, alias and template names under one prefix (the
-// configuration's IndexPrefix; tests use a unique one).
-type Names struct{ Prefix string }
+// Family is a kind of rollup document; each family has indices (and
+// templates) of its own.
+type Family string
 
-// base is "{prefix}-rollup-{granularity}".
-func (n Names) base(g rollup.Granularity) string { return n.Prefix + "-rollup-" + string(g) }
+const (
+	// Tuples are the documents of tuple cells, one per (customer, bucket,
+	// partition, dimension tuple): {prefix}-rollup-{granularity}-….
+	Tuples Family = ""
+	// Sites are the documents of site cells (rollup.Key.Site), one per
+	// (customer, bucket, partition) with exact distinct counts:
+	// {prefix}-rollup-site-{granularity}-….
+	Sites Family = "site"
+)
+
+// Families lists every family.
+var Families = []Family{Tuples, Sites}
+
+// FamilyOf is the family of k's document.
+func FamilyOf(k rollup.Key) Family {
+	if k.Site() {
+		return Sites
+	}
+	return Tuples
+}
+
+// Names builds index, alias and template names under one prefix (the
+// configuration's IndexPrefix; tests use a unique one), for one family
+// (the zero value: Tuples). Every family's indices match
+// {prefix}-rollup-*.
+type Names struct {
+	Prefix string
+	Family Family
+}
+
+// Of is n for family f.
+func (n Names) Of(f Family) Names {
+	n.Family = f
+	return n
+}
+
+// KeyIndex is the index holding the document of k (its family's).
+func (n Names) KeyIndex(k rollup.Key) string {
+	return n.Of(FamilyOf(k)).Index(k.Granularity, k.BucketStart())
+}
+
+// base is "{prefix}-rollup-{granularity}" for tuples,
+// "{prefix}-rollup-site-{granularity}" for sites.
+func (n Names) base(g rollup.Granularity) string {
+	if n.Family != Tuples {
+		return n.Prefix + "-rollup-" + string(n.Family) + "-" + string(g)
+	}
+	return n.Prefix + "-rollup-" + string(g)
+}
 
 // Index is the index holding buckets of g starting at bucket (UTC):
 // {prefix}-rollup-5m-YYYY.MM.DD or {prefix}-rollup-1d-YYYY.
@@ -79,8 +126,12 @@ func BucketExpired(g rollup.Granularity, bucket int64, now time.Time) bool {
 }
 
 // DocID is the document id of a cell:
-// {customer}|{bucket unix seconds}|{partition}|{tuple hash}.
+// {customer}|{bucket unix seconds}|{partition}|{tuple hash}, and
+// {customer}|{bucket unix seconds}|{partition}|site for a site cell.
 func DocID(reg *rollup.Registry, k rollup.Key, dims []string) string {
+	if k.Site() {
+		return fmt.Sprintf("%s|%d|%d|site", k.Customer, k.Bucket, k.Partition)
+	}
 	return fmt.Sprintf("%s|%d|%d|%s", k.Customer, k.Bucket, k.Partition, reg.TupleHash(dims))
 }
 
@@ -91,6 +142,8 @@ const (
 	FieldGranularity = "granularity"
 	FieldPartition   = "partition"
 	FieldOffset      = "offset"
+	// FieldSite is true in site documents (absent in tuple documents).
+	FieldSite = "site"
 )
 
 // Field-name prefixes of the dynamic templates.
@@ -98,7 +151,14 @@ const (
 	MetricPrefix    = "m_"
 	SetPrefix       = "v_"
 	DimensionPrefix = "d_"
+	// CountPrefix names the exact member count of a Distinct metric in
+	// site documents: n_<name>.
+	CountPrefix = "n_"
 )
+
+// CountField is the exact member count of a Distinct metric in a site
+// document: n_<name>.
+func CountField(name string) string { return CountPrefix + name }
 
 // MetricField is the field of a Sum metric: m_<name>.
 func MetricField(name string) string { return MetricPrefix + name }

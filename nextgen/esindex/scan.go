@@ -12,8 +12,10 @@ import (
 	"github.com/brooksdata/brooks/rollup"
 )
 
-// Filter selects documents for Scan; zero fields select everything.
+// Filter selects documents for Scan; zero fields select everything (of
+// the Tuples family).
 type Filter struct {
+	Family   Family
 	Customer string
 	From, To time.Time // bucket range [From, To)
 }
@@ -43,12 +45,13 @@ func (f Filter) query() string {
 // (refreshed); the audit and tests use it to compare stored rollups with
 // ground truth.
 func (c *Client) Scan(ctx context.Context, reg *rollup.Registry, g rollup.Granularity, f Filter, fn func(*rollup.Cell) error) error {
+	pattern := c.Names.Of(f.Family).Pattern(g)
 	res, err := esapi.SearchRequest{
-		Index: []string{c.Names.Pattern(g)}, Body: strings.NewReader(f.query()),
+		Index: []string{pattern}, Body: strings.NewReader(f.query()),
 		Scroll: time.Minute, Size: esapi.IntPtr(2000), AllowNoIndices: esapi.BoolPtr(true), IgnoreUnavailable: esapi.BoolPtr(true),
 	}.Do(ctx, c.ES)
 	if err != nil {
-		return fmt.Errorf("scan %s: %w", c.Names.Pattern(g), err)
+		return fmt.Errorf("scan %s: %w", pattern, err)
 	}
 	var scrollID string
 	defer func() {

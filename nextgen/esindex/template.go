@@ -14,11 +14,30 @@ import (
 // indexed for search ("index": false): indexing costs less, and sum,
 // cardinality and the other aggregations work as usual; term and range
 // queries on them do not.
+//
+// Site indices (Family Sites) differ: their v_* sets are kept in _source
+// only ("enabled": false: not parsed, not indexed; the writer reads them
+// back to go on counting), and n_* (the exact member counts) are long doc
+// values. They have no d_* fields.
 func (n Names) TemplateBody(g rollup.Granularity) []byte {
+	dynamic := []any{
+		map[string]any{"metrics": map[string]any{"match": MetricPrefix + "*", "mapping": map[string]any{"type": "long", "index": false}}},
+		map[string]any{"dimensions": map[string]any{"match": DimensionPrefix + "*", "mapping": map[string]any{"type": "keyword"}}},
+		map[string]any{"visitor_sets": map[string]any{"match": SetPrefix + "*", "mapping": map[string]any{"type": "keyword", "index": false}}},
+	}
+	schema := "rollup/v1"
+	if n.Family == Sites {
+		schema = "rollup-site/v1"
+		dynamic = []any{
+			map[string]any{"metrics": map[string]any{"match": MetricPrefix + "*", "mapping": map[string]any{"type": "long", "index": false}}},
+			map[string]any{"counts": map[string]any{"match": CountPrefix + "*", "mapping": map[string]any{"type": "long", "index": false}}},
+			map[string]any{"visitor_sets": map[string]any{"match": SetPrefix + "*", "mapping": map[string]any{"type": "object", "enabled": false}}},
+		}
+	}
 	body := map[string]any{
 		"index_patterns": []string{n.Pattern(g)},
 		"priority":       200,
-		"_meta":          map[string]any{"owner": "brooks nextgen", "schema": "rollup/v1", "granularity": string(g)},
+		"_meta":          map[string]any{"owner": "brooks nextgen", "schema": schema, "granularity": string(g)},
 		"template": map[string]any{
 			"settings": map[string]any{
 				"number_of_shards":   1,
@@ -27,18 +46,15 @@ func (n Names) TemplateBody(g rollup.Granularity) []byte {
 			},
 			"aliases": map[string]any{n.Alias(g): map[string]any{}},
 			"mappings": map[string]any{
-				"dynamic": true,
-				"dynamic_templates": []any{
-					map[string]any{"metrics": map[string]any{"match": MetricPrefix + "*", "mapping": map[string]any{"type": "long", "index": false}}},
-					map[string]any{"dimensions": map[string]any{"match": DimensionPrefix + "*", "mapping": map[string]any{"type": "keyword"}}},
-					map[string]any{"visitor_sets": map[string]any{"match": SetPrefix + "*", "mapping": map[string]any{"type": "keyword", "index": false}}},
-				},
+				"dynamic":           true,
+				"dynamic_templates": dynamic,
 				"properties": map[string]any{
 					FieldCustomer:    map[string]any{"type": "keyword"},
 					FieldBucket:      map[string]any{"type": "date"},
 					FieldGranularity: map[string]any{"type": "keyword"},
 					FieldPartition:   map[string]any{"type": "integer", "index": false},
 					FieldOffset:      map[string]any{"type": "long", "index": false},
+					FieldSite:        map[string]any{"type": "boolean", "index": false},
 				},
 			},
 		},

@@ -87,8 +87,14 @@ func seedRollups(b *testing.B, c *esindex.Client, g string, first, last time.Tim
 	}
 	n := 0
 	var batch []esindex.Write
+	reg := rollup.DefaultRegistry
 	for _, cust := range []string{"acme.example", "globex.example"} {
 		for t, k := first, 0; !t.After(last); t, k = t.Add(step), k+1 {
+			// The site document: the bucket's sums and visitor sets, as the
+			// engine writes it from the same events.
+			site := reg.NewCell(rollup.Key{Customer: cust, Granularity: rollup.Granularity(g), Bucket: t.Unix(), Tuple: rollup.SiteTuple})
+			site.Offset = int64(k)
+			var sums [4]int64
 			for u := range urls {
 				for ti, tu := range benchTuples {
 					doc := make([]byte, 0, 512)
@@ -96,13 +102,19 @@ func seedRollups(b *testing.B, c *esindex.Client, g string, first, last time.Tim
 					doc = fmt.Appendf(doc, `"d_url":"https://%s/post/%d","d_referrer_domain":"","d_referrer_category":%q,"d_campaign":"","d_device":%q,`, cust, u, tu[0], tu[1])
 					pv := 1 + (k+u+ti)%7
 					doc = fmt.Appendf(doc, `"m_pageviews":%d,"m_pings":%d,"m_engaged_seconds":%d,"m_video_starts":%d,"v_visitors":[`, pv, 2*pv, 20*pv, pv%2)
+					for i, v := range []int64{int64(pv), int64(2 * pv), int64(20 * pv), int64(pv % 2)} {
+						sums[i] += v
+					}
 					for v := range visitors {
 						if v > 0 {
 							doc = append(doc, ',')
 						}
-						doc = fmt.Appendf(doc, `"v%d-%d"`, u, (k*visitors+v+ti)%50)
+						id := fmt.Sprintf("v%d-%d", u, (k*visitors+v+ti)%50)
+						doc = fmt.Appendf(doc, `%q`, id)
+						_ = site.AddMember("visitors", id)
 					}
 					doc = fmt.Appendf(doc, `],"v_new_visitors":["v%d-%d"],"v_returning_visitors":[]}`, u, k%50)
+					_ = site.AddMember("new_visitors", fmt.Sprintf("v%d-%d", u, k%50))
 					batch = append(batch, esindex.Write{Index: c.Names.Index(rollup.Granularity(g), t), ID: fmt.Sprintf("%s|%d|0|%d-%d", cust, t.Unix(), u, ti), Doc: doc})
 					n++
 					if len(batch) == 4000 {
@@ -111,6 +123,11 @@ func seedRollups(b *testing.B, c *esindex.Client, g string, first, last time.Tim
 					}
 				}
 			}
+			for i, m := range []string{"pageviews", "pings", "engaged_seconds", "video_starts"} {
+				_ = site.SetSum(m, sums[i])
+			}
+			batch = append(batch, esindex.Write{Index: c.Names.KeyIndex(site.Key), ID: esindex.DocID(reg, site.Key, nil), Doc: esindex.AppendDoc(nil, site)})
+			n++
 		}
 	}
 	writes <- batch
@@ -141,7 +158,7 @@ func benchIndex(b *testing.B, urls int) (*esindex.Client, func(g string, want in
 		b.Fatal(err)
 	}
 	return c, func(g string, want int) bool {
-		res, err := esapi.CountRequest{Index: []string{c.Names.Pattern(rollup.Granularity(g))}, AllowNoIndices: esapi.BoolPtr(true)}.Do(testenv.Context(b, time.Minute), c.ES)
+		res, err := esapi.CountRequest{Index: []string{c.Names.Pattern(rollup.Granularity(g)), c.Names.Of(esindex.Sites).Pattern(rollup.Granularity(g))}, AllowNoIndices: esapi.BoolPtr(true)}.Do(testenv.Context(b, time.Minute), c.ES)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -219,11 +236,11 @@ func BenchmarkQuery24h5m(b *testing.B) {
 	to := enginetest.Now.Truncate(5 * time.Minute)
 	from := to.Add(-24 * time.Hour)
 	start := time.Now()
-	n := 2 * urls * len(benchTuples) * (int(33*time.Hour/(5*time.Minute)) + 1)
+	n := 2 * (urls*len(benchTuples) + 1) * (int(33*time.Hour/(5*time.Minute)) + 1) // tuple and site documents
 	if !seeded("5m", n) {
 		n = seedRollups(b, c, "5m", from.Add(-9*time.Hour), to, urls, 2)
 	}
-	b.Logf("seeded %d 5-minute documents (%d urls × %d tuples × 2 customers × %d buckets) in %v", n, urls, len(benchTuples), n/urls/len(benchTuples)/2, time.Since(start).Round(time.Second))
+	b.Logf("seeded %d 5-minute documents (%d urls × %d tuples + 1 site document, × 2 customers × %d buckets) in %v", n, urls, len(benchTuples), n/(urls*len(benchTuples)+1)/2, time.Since(start).Round(time.Second))
 	engines := benchEngines(b, c)
 	queries := map[string]query.Query{
 		"pageviews+visitors": {Metrics: []string{"pageviews", "visitors"}},
@@ -254,11 +271,11 @@ func BenchmarkQuery2y1d(b *testing.B) {
 	to := enginetest.Now.Truncate(24 * time.Hour).Add(24 * time.Hour)
 	from := to.AddDate(-2, 0, 0)
 	start := time.Now()
-	n := 2 * urls * len(benchTuples) * int(to.Sub(from)/(24*time.Hour))
+	n := 2 * (urls*len(benchTuples) + 1) * int(to.Sub(from)/(24*time.Hour)) // tuple and site documents
 	if !seeded("1d", n) {
 		n = seedRollups(b, c, "1d", from, to.Add(-24*time.Hour), urls, 20)
 	}
-	b.Logf("seeded %d daily documents (%d urls × %d tuples × 2 customers × %d days) in %v", n, urls, len(benchTuples), n/urls/len(benchTuples)/2, time.Since(start).Round(time.Second))
+	b.Logf("seeded %d daily documents (%d urls × %d tuples + 1 site document, × 2 customers × %d days) in %v", n, urls, len(benchTuples), n/(urls*len(benchTuples)+1)/2, time.Since(start).Round(time.Second))
 	engines := benchEngines(b, c)
 	queries := map[string]query.Query{
 		"pageviews":          {Metrics: []string{"pageviews"}},

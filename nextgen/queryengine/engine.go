@@ -147,9 +147,29 @@ func (e *Engine) execute(ctx context.Context, q *query.Query) (*query.Answer, er
 		withTime: p.histogram != "", metrics: q.Metrics, pageSize: e.opts.PageSize, threshold: e.opts.PrecisionThreshold,
 	}
 	var series []query.Series
-	if q.OrderBy != "" && len(q.GroupBy) > 0 {
+	exact := false // distinct metrics counted exactly (site documents)
+	if siteAnswerable(q) {
+		sreq := req
+		sreq.site = true
+		g, err := e.collect(ctx, sreq)
+		switch {
+		case err == nil:
+			series, exact = g.answerSeries(nil, q.From), true
+			e.metrics.documents.WithLabelValues("site").Inc()
+		case errors.Is(err, errSplitSite):
+			e.metrics.siteFallbacks.Inc()
+			e.log.Debug("site documents split across partitions; reading tuple documents", "customer", q.Customer)
+		default:
+			return nil, err
+		}
+	}
+	switch {
+	case exact:
+	case q.OrderBy != "" && len(q.GroupBy) > 0:
+		e.metrics.documents.WithLabelValues("tuple").Inc()
 		series, err = e.topN(ctx, q, req)
-	} else {
+	default:
+		e.metrics.documents.WithLabelValues("tuple").Inc()
 		var g *grid
 		g, err = e.collect(ctx, req)
 		if g != nil {
@@ -160,12 +180,11 @@ func (e *Engine) execute(ctx context.Context, q *query.Query) (*query.Answer, er
 		return nil, err
 	}
 	qq := *q
-	return &query.Answer{
-		ServedBy:    ServedBy,
-		Query:       &qq,
-		Series:      series,
-		Approximate: approximations(q.Metrics, series, e.opts.PrecisionThreshold),
-	}, nil
+	a := &query.Answer{ServedBy: ServedBy, Query: &qq, Series: series}
+	if !exact {
+		a.Approximate = approximations(q.Metrics, series, e.opts.PrecisionThreshold)
+	}
+	return a, nil
 }
 
 // topN ranks the series by the order_by metric's total over the range,

@@ -2,6 +2,7 @@ package queryengine_test
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -31,12 +32,22 @@ func newEngine(t testing.TB, c *esindex.Client, pageSize int) *queryengine.Engin
 // from the same events: exact for counts and engaged seconds, distinct
 // counts within the stated bound. Each query runs with the default page
 // size and with pages of 7 buckets, so composite paging is exercised.
+//
+// The rollups are written twice: with each customer's events in one
+// partition, as Kafka keys them ("keyed": queries without group-by and
+// filters read the site documents, with exact distinct counts), and spread
+// over every partition ("spread": a bucket's site documents are split, so
+// those queries fall back to the tuple documents).
 func TestEngineMatchesTruth(t *testing.T) {
-	c := enginetest.OpenIndex(t)
 	customers := testenv.Customers(t)
 	events := enginetest.GenEvents(42, 6000, enginetest.Now)
-	enginetest.WriteEvents(t, c, customers, events, enginetest.Now)
-	engines := map[string]*queryengine.Engine{"default pages": newEngine(t, c, 1000), "pages of 7": newEngine(t, c, 7)}
+	spread, keyed := enginetest.OpenIndex(t), enginetest.OpenIndex(t)
+	enginetest.WriteEvents(t, spread, customers, events, enginetest.Now)
+	enginetest.WriteEventsPartitioned(t, keyed, customers, events, enginetest.Now, enginetest.ByCustomer)
+	engines := map[string]*queryengine.Engine{
+		"spread/default pages": newEngine(t, spread, 1000), "spread/pages of 7": newEngine(t, spread, 7),
+		"keyed/default pages": newEngine(t, keyed, 1000),
+	}
 
 	all := query.Metrics
 	now5 := enginetest.Now.Truncate(5 * time.Minute)
@@ -76,6 +87,13 @@ func TestEngineMatchesTruth(t *testing.T) {
 						t.Fatal(err)
 					}
 					enginetest.SameAnswer(t, want, got, q)
+					// Distinct counts are exact exactly when site documents
+					// could answer: keyed rollups, no group-by or filter, a
+					// series.
+					siteExact := strings.HasPrefix(name, "keyed/") && len(q.GroupBy) == 0 && len(q.Filters) == 0 && q.Interval != query.IntervalTotal
+					if _, approx := got.Approximate[query.Visitors]; slices.Contains(q.Metrics, query.Visitors) && len(got.Series) > 0 && approx == siteExact {
+						t.Errorf("visitors approximate = %v, want %v (site documents answer: %v)", approx, !siteExact, siteExact)
+					}
 				})
 			}
 		}

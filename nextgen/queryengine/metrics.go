@@ -11,11 +11,13 @@ import (
 
 // metrics are the engine's Prometheus metrics.
 type metrics struct {
-	queries    *prometheus.CounterVec   // by interval and outcome
-	duration   *prometheus.HistogramVec // by interval
-	pages      prometheus.Counter
-	esDuration prometheus.Histogram
-	esErrors   *prometheus.CounterVec // by reason
+	queries       *prometheus.CounterVec   // by interval and outcome
+	duration      *prometheus.HistogramVec // by interval
+	pages         prometheus.Counter
+	esDuration    prometheus.Histogram
+	esErrors      *prometheus.CounterVec // by reason
+	documents     *prometheus.CounterVec // queries by the documents read: site or tuple
+	siteFallbacks prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -42,9 +44,17 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "brooks_nextgen_query_search_errors_total",
 			Help: "Failed Elasticsearch searches, by reason (transport, status, decode, partial).",
 		}, []string{"reason"}),
+		documents: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "brooks_nextgen_query_documents_total",
+			Help: "Queries by the rollup documents that answered them: site (per-bucket totals, exact distinct counts) or tuple.",
+		}, []string{"family"}),
+		siteFallbacks: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "brooks_nextgen_query_site_fallbacks_total",
+			Help: "Queries that could not use site documents (a bucket's events came through more than one partition) and read tuple documents instead.",
+		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.queries, m.duration, m.pages, m.esDuration, m.esErrors)
+		reg.MustRegister(m.queries, m.duration, m.pages, m.esDuration, m.esErrors, m.documents, m.siteFallbacks)
 	}
 	return m
 }

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/brooksdata/brooks/nextgen/esindex"
 	"github.com/brooksdata/brooks/query"
 )
 
@@ -34,6 +35,9 @@ type request struct {
 	metrics   []string
 	pageSize  int
 	threshold int // cardinality precision_threshold
+	// site reads the site documents (esindex.Sites): sums of m_* and of the
+	// exact counts n_*, no dimensions (see site.go).
+	site bool
 }
 
 // The shape of a search's aggregations.
@@ -74,6 +78,9 @@ const sketchBudget = 32 << 20
 // sketchBytes is the cardinality sketch memory of one bucket: 2^p bytes
 // per distinct metric.
 func (r *request) sketchBytes() int {
+	if r.site {
+		return 0 // exact counts are summed: no sketches
+	}
 	n := 0
 	for _, m := range r.metrics {
 		if isDistinct(m) {
@@ -116,9 +123,12 @@ func (r *request) body(after map[string]any) ([]byte, error) {
 	}
 	metricAggs := map[string]any{}
 	for _, m := range r.metrics {
-		if isDistinct(m) {
+		switch {
+		case r.site && isDistinct(m):
+			metricAggs[m] = map[string]any{"sum": map[string]any{"field": esindex.CountField(m)}}
+		case isDistinct(m):
 			metricAggs[m] = map[string]any{"cardinality": map[string]any{"field": metricField(m), "precision_threshold": r.threshold}}
-		} else {
+		default:
 			metricAggs[m] = map[string]any{"sum": map[string]any{"field": metricField(m)}}
 		}
 	}

@@ -27,6 +27,9 @@ import (
 // windows of the last hours.
 func (e *Engine) collect(ctx context.Context, req request) (*grid, error) {
 	now := e.opts.Now().UTC()
+	if req.site {
+		return e.collectIndices(ctx, req, req.plan.indices(e.names.Of(esindex.Sites), now.Add(day)), part{})
+	}
 	slices := req.timeSlices(e.names, now, !e.opts.NoRequestCache)
 	if slices == nil {
 		return e.collectIndices(ctx, req, req.plan.indices(e.names, now.Add(day)), part{})
@@ -143,7 +146,7 @@ func (e *Engine) collectIndices(ctx context.Context, req request, indices []stri
 			g.add(map[string]string{}, time.Time{}, vals)
 			return g, nil
 		case histogram:
-			return g, readHistogram(g, resp.Aggregations[histogramAgg], req.metrics)
+			return g, readHistogram(g, resp.Aggregations[histogramAgg], req.metrics, req.site)
 		}
 		var comp compositeResult
 		raw, ok := resp.Aggregations[compositeAgg]
@@ -174,8 +177,10 @@ func (e *Engine) collectIndices(ctx context.Context, req request, indices []stri
 	}
 }
 
-// readHistogram adds a date_histogram's buckets to g as one series.
-func readHistogram(g *grid, raw json.RawMessage, metrics []string) error {
+// readHistogram adds a date_histogram's buckets to g as one series. With
+// site, a bucket of more than one site document cannot answer a distinct
+// metric: errSplitSite.
+func readHistogram(g *grid, raw json.RawMessage, metrics []string, site bool) error {
 	var h histogramResult
 	if err := json.Unmarshal(raw, &h); err != nil {
 		return fmt.Errorf("read search: date histogram: %w", err)
@@ -184,6 +189,15 @@ func readHistogram(g *grid, raw json.RawMessage, metrics []string) error {
 		var ms float64
 		if err := json.Unmarshal(b["key"], &ms); err != nil {
 			return fmt.Errorf("read search: date histogram key: %w", err)
+		}
+		if site && hasDistinct(metrics) {
+			var docs int
+			if err := json.Unmarshal(b["doc_count"], &docs); err != nil {
+				return fmt.Errorf("read search: date histogram doc_count: %w", err)
+			}
+			if docs > 1 {
+				return errSplitSite
+			}
 		}
 		vals, err := metricValues(b, metrics)
 		if err != nil {

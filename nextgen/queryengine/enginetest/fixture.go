@@ -15,6 +15,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -56,23 +57,45 @@ func OpenIndex(t testing.TB) *esindex.Client {
 }
 
 // WriteEvents rolls events up with the one aggregation code path (rollup,
-// deduplicating by eid), as the stream engine does, and writes the cells to
-// Elasticsearch as rollup documents; cells of indices past retention at now
-// are left out (retention would have deleted them). Partition i%6 and increasing
-// offsets stand in for Kafka's.
+// deduplicating by eid, with site cells), as the stream engine does, and
+// writes the cells to Elasticsearch as rollup documents; cells of indices
+// past retention at now are left out (retention would have deleted them).
+// Event i goes to partition i%6 with increasing offsets: each customer's
+// events are spread over every partition, which Kafka (keyed by customer)
+// does only after a partition count change, so a bucket has several site
+// documents and distinct metrics are read from the tuple documents.
 func WriteEvents(t testing.TB, c *esindex.Client, customers *pixel.Customers, events []pixel.Event, now time.Time) {
 	t.Helper()
-	r := rollup.New(customers, rollup.Options{})
+	WriteEventsPartitioned(t, c, customers, events, now, func(i int, _ *pixel.Event) int32 { return int32(i % 6) })
+}
+
+// ByCustomer partitions events by customer, as the Kafka topic (keyed by
+// customer) does: each customer's bucket then has one site document.
+func ByCustomer(_ int, e *pixel.Event) int32 {
+	h := fnv.New32a()
+	h.Write([]byte(e.Customer))
+	return int32(h.Sum32() % 6)
+}
+
+// WriteEventsPartitioned is WriteEvents with event i in partition
+// partition(i, event), offsets increasing per partition.
+func WriteEventsPartitioned(t testing.TB, c *esindex.Client, customers *pixel.Customers, events []pixel.Event, now time.Time, partition func(int, *pixel.Event) int32) {
+	t.Helper()
+	r := rollup.New(customers, rollup.Options{Sites: true})
+	offsets := map[int32]int64{}
 	for i := range events {
-		if err := r.Add(int32(i%6), int64(i/6), &events[i]); err != nil {
+		p := partition(i, &events[i])
+		if err := r.Add(p, offsets[p], &events[i]); err != nil {
 			t.Fatal(err)
 		}
+		offsets[p]++
 	}
 	reg := r.Registry()
 	var writes []esindex.Write
 	for _, cell := range r.Cells() {
-		index := c.Names.Index(cell.Key.Granularity, cell.BucketStart())
-		if c.Names.Expired(cell.Key.Granularity, index, now) {
+		names := c.Names.Of(esindex.FamilyOf(cell.Key))
+		index := names.Index(cell.Key.Granularity, cell.BucketStart())
+		if names.Expired(cell.Key.Granularity, index, now) {
 			continue
 		}
 		writes = append(writes, esindex.Write{
