@@ -34,6 +34,14 @@
 //	                              them with a cardinality aggregation, which
 //	                              merges across buckets, partitions and tuples
 //
+// Site documents (Family Sites, Names.Of(Sites)) live in indices of their
+// own, {prefix}-rollup-site-5m-YYYY.MM.DD and {prefix}-rollup-site-1d-YYYY
+// (same retention): one per (customer, bucket, Kafka partition), the site
+// cells of the rollup package, _id = {customer}|{bucket}|{partition}|site.
+// They have "site": true, no d_* fields, the m_* sums, and per distinct
+// metric its exact member count n_<name> (long doc values) beside its set
+// v_<name>, kept in _source only (an object field with "enabled": false).
+//
 // Field names come from the registry: m_<name> for a Sum metric, v_<name>
 // for a Distinct metric, d_<name> for a dimension (MetricField, SetField,
 // DimField, Field). Documents are written with absolute values (the index
