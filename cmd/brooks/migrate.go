@@ -37,7 +37,7 @@ func migrations() []migration {
 			return ledger.Migrate(ctx, s, a.cfg.Keyspace)
 		}},
 		{"nextgen cassandra raw events and elasticsearch templates", func(ctx context.Context, a *app) error {
-			return nextgenMigrate(ctx, a.cfg.CassandraHosts, a.cfg.Keyspace, a.cfg.ElasticURL, a.cfg.IndexPrefix)
+			return nextgenMigrate(ctx, a.cfg.CassandraHosts, a.cfg.Keyspace, a.cfg.ElasticURL, a.cfg.IndexPrefix, a.cfg.ElasticRefresh)
 		}},
 		{"legacy mongo indexes", func(ctx context.Context, a *app) error {
 			return legacy.Migrate(ctx, a.cfg.MongoURI, a.cfg.MongoDatabase)

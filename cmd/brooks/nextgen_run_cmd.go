@@ -99,7 +99,7 @@ Run 'brooks migrate' first (keyspace, table, index templates).`,
 
 // nextgenMigrate creates the raw event keyspace and table and installs the
 // rollup index templates (the migrate step of nextgen).
-func nextgenMigrate(ctx context.Context, hosts []string, keyspace, esURL, prefix string) error {
+func nextgenMigrate(ctx context.Context, hosts []string, keyspace, esURL, prefix string, refresh time.Duration) error {
 	if err := rawstore.Migrate(ctx, hosts, keyspace, 1); err != nil {
 		return err
 	}
@@ -107,5 +107,6 @@ func nextgenMigrate(ctx context.Context, hosts []string, keyspace, esURL, prefix
 	if err != nil {
 		return err
 	}
+	es.RefreshInterval = refresh
 	return es.EnsureTemplates(ctx)
 }

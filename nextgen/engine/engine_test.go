@@ -115,7 +115,12 @@ func checkLoadgen(t *testing.T, e *env, exp *loadgen.Expectations) {
 	t.Helper()
 	type key = loadgen.Key
 	got := map[key]*loadgen.Cell{}
+	var sites []*rollup.Cell
 	for _, c := range e.cells(t, rollup.FiveMinutes) {
+		if c.Key.Site() {
+			sites = append(sites, c)
+			continue
+		}
 		k := key{Customer: c.Key.Customer, Bucket: c.BucketStart(), URL: c.Dim("url"), RefCategory: c.Dim("referrer_category")}
 		g := got[k]
 		if g == nil {
@@ -159,6 +164,17 @@ func checkLoadgen(t *testing.T, e *env, exp *loadgen.Expectations) {
 			t.Errorf("stored cell loadgen does not expect: %+v pageviews %d", k, g.Pageviews)
 		}
 	}
+	// Site documents: each 5-minute bucket's totals, visitors exact.
+	if len(sites) == 0 {
+		t.Error("no 5-minute site documents")
+	}
+	for _, c := range sites {
+		want := exp.Total(func(k loadgen.Key) bool { return k.Customer == c.Key.Customer && k.Bucket.Equal(c.BucketStart()) })
+		if !sameTotals(c, want) {
+			t.Errorf("%s %v site document: pv %d pings %d video %d visitors %d/%d/%d, want %+v", c.Key.Customer, c.BucketStart(), c.Sum("pageviews"), c.Sum("pings"),
+				c.Sum("video_starts"), c.Count("visitors"), c.Count("new_visitors"), c.Count("returning_visitors"), want)
+		}
+	}
 	if t.Failed() {
 		return
 	}
@@ -169,16 +185,21 @@ func checkLoadgen(t *testing.T, e *env, exp *loadgen.Expectations) {
 	for _, cust := range e.customers.IDs() {
 		for day := range daysOf(exp, cust) {
 			want := exp.Total(func(k loadgen.Key) bool { return k.Customer == cust && k.Bucket.Truncate(24*time.Hour).Equal(day) })
-			tot := rollup.DefaultRegistry.NewCell(rollup.Key{})
+			tot := rollup.DefaultRegistry.NewCell(rollup.Key{Tuple: "tuples"})
+			var site *rollup.Cell
 			for k, c := range days {
-				if k.Customer == cust && k.BucketStart().Equal(day) {
+				switch {
+				case k.Customer != cust || !k.BucketStart().Equal(day):
+				case k.Site():
+					site = c
+				default:
 					tot.Merge(c)
 				}
 			}
-			if int(tot.Sum("pageviews")) != want.Pageviews || int(tot.Sum("pings")) != want.Pings || int(tot.Sum("video_starts")) != want.VideoStarts ||
-				tot.Count("visitors") != want.Visitors || tot.Count("new_visitors") != want.NewVisitors || tot.Count("returning_visitors") != want.ReturningVisitors {
-				t.Errorf("%s %v daily: pv %d pings %d video %d visitors %d/%d/%d, want %+v", cust, day, tot.Sum("pageviews"), tot.Sum("pings"),
-					tot.Sum("video_starts"), tot.Count("visitors"), tot.Count("new_visitors"), tot.Count("returning_visitors"), want)
+			for what, c := range map[string]*rollup.Cell{"tuple documents": tot, "site document": site} {
+				if c == nil || !sameTotals(c, want) {
+					t.Errorf("%s %v daily %s: %s, want %+v", cust, day, what, totals(c), want)
+				}
 			}
 			agg := aggregate(t, ctx, e, cust, day)
 			if int(agg["pageviews"]) != want.Pageviews || int(agg["visitors"]) != want.Visitors || int(agg["engaged"]) != want.Pings*heartbeat(t, e, cust) {
@@ -186,6 +207,20 @@ func checkLoadgen(t *testing.T, e *env, exp *loadgen.Expectations) {
 			}
 		}
 	}
+}
+
+// sameTotals reports whether c's sums and set sizes are want's.
+func sameTotals(c *rollup.Cell, want loadgen.Totals) bool {
+	return int(c.Sum("pageviews")) == want.Pageviews && int(c.Sum("pings")) == want.Pings && int(c.Sum("video_starts")) == want.VideoStarts &&
+		c.Count("visitors") == want.Visitors && c.Count("new_visitors") == want.NewVisitors && c.Count("returning_visitors") == want.ReturningVisitors
+}
+
+func totals(c *rollup.Cell) string {
+	if c == nil {
+		return "none"
+	}
+	return fmt.Sprintf("pv %d pings %d video %d visitors %d/%d/%d", c.Sum("pageviews"), c.Sum("pings"),
+		c.Sum("video_starts"), c.Count("visitors"), c.Count("new_visitors"), c.Count("returning_visitors"))
 }
 
 func daysOf(exp *loadgen.Expectations, cust string) map[time.Time]bool {
@@ -260,9 +295,11 @@ func TestReplayedEIDCountedOnce(t *testing.T) {
 	stop()
 
 	for _, g := range rollup.Granularities {
-		tot := rollup.DefaultRegistry.NewCell(rollup.Key{})
+		tot := rollup.DefaultRegistry.NewCell(rollup.Key{Tuple: "tuples"})
 		for _, c := range e.cells(t, g) {
-			tot.Merge(c)
+			if !c.Key.Site() {
+				tot.Merge(c)
+			}
 		}
 		if tot.Sum("pageviews") != 2 || tot.Count("visitors") != 2 {
 			t.Errorf("%s: pageviews %d visitors %d, want 2 and 2", g, tot.Sum("pageviews"), tot.Count("visitors"))

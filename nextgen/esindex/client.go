@@ -23,6 +23,25 @@ import (
 type Client struct {
 	ES    *elasticsearch.Client
 	Names Names
+	// RefreshInterval is the rollup indices' refresh interval that
+	// EnsureTemplates sets (DefaultRefreshInterval when zero).
+	RefreshInterval time.Duration
+}
+
+// DefaultRefreshInterval is the rollup indices' default refresh interval.
+// Every refresh writes a segment of each index being written, and the
+// engine's realtime reads and conditional writes then look documents up
+// across more, smaller segments, which also merge more: on this machine
+// the stream engine's Elasticsearch CPU per event measured 65–105 µs with
+// 1s and 21 µs with 5s. A written rollup is searchable within the
+// interval (plus the engine's flush interval).
+const DefaultRefreshInterval = 5 * time.Second
+
+func (c *Client) refreshInterval() time.Duration {
+	if c.RefreshInterval > 0 {
+		return c.RefreshInterval
+	}
+	return DefaultRefreshInterval
 }
 
 // Open connects to the Elasticsearch at url (nothing is sent yet).
@@ -51,21 +70,40 @@ func (c *Client) Ping(ctx context.Context) error {
 }
 
 // EnsureTemplates installs (or updates) the index templates of every
-// family and granularity; it is idempotent.
+// family and granularity, and sets the refresh interval of the indices
+// that exist already; it is idempotent.
 func (c *Client) EnsureTemplates(ctx context.Context) error {
+	refresh := c.refreshInterval()
 	for _, f := range Families {
 		n := c.Names.Of(f)
 		for _, g := range rollup.Granularities {
-			res, err := esapi.IndicesPutIndexTemplateRequest{Name: n.Template(g), Body: bytes.NewReader(n.TemplateBody(g))}.Do(ctx, c.ES)
+			res, err := esapi.IndicesPutIndexTemplateRequest{Name: n.Template(g), Body: bytes.NewReader(n.TemplateBody(g, refresh))}.Do(ctx, c.ES)
 			if err != nil {
 				return fmt.Errorf("put index template %s: %w", n.Template(g), err)
 			}
 			if err := drain(res, "put index template "+n.Template(g)); err != nil {
 				return err
 			}
+			body := fmt.Sprintf(`{"index":{"refresh_interval":%q}}`, durationSetting(refresh))
+			res, err = esapi.IndicesPutSettingsRequest{Index: []string{n.Pattern(g)}, Body: strings.NewReader(body),
+				AllowNoIndices: esapi.BoolPtr(true), IgnoreUnavailable: esapi.BoolPtr(true)}.Do(ctx, c.ES)
+			if err != nil {
+				return fmt.Errorf("set refresh interval of %s: %w", n.Pattern(g), err)
+			}
+			if err := drain(res, "set refresh interval of "+n.Pattern(g)); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
+}
+
+// durationSetting renders d as an Elasticsearch time value ("5s", "500ms").
+func durationSetting(d time.Duration) string {
+	if d%time.Second == 0 {
+		return strconv.FormatInt(int64(d/time.Second), 10) + "s"
+	}
+	return strconv.FormatInt(d.Milliseconds(), 10) + "ms"
 }
 
 // DocRef names a document.

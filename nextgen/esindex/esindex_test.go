@@ -225,23 +225,30 @@ func TestMGetMissingIndexAndRetention(t *testing.T) {
 	now := time.Now().UTC()
 	reg := rollup.DefaultRegistry
 	var cells []*rollup.Cell
+	tuple := reg.Tuple([]string{"https://a.example/"})
 	for _, age := range []time.Duration{0, 7 * 24 * time.Hour, 10 * 24 * time.Hour} {
-		cell := reg.NewCell(rollup.Key{Customer: "a", Granularity: rollup.FiveMinutes, Bucket: rollup.FiveMinutes.Bucket(now.Add(-age))})
-		_ = cell.SetSum("pageviews", 1)
-		cells = append(cells, cell)
+		k := rollup.Key{Customer: "a", Granularity: rollup.FiveMinutes, Bucket: rollup.FiveMinutes.Bucket(now.Add(-age)), Tuple: tuple}
+		for _, k := range []rollup.Key{k, rollup.SiteKey(k)} {
+			cell := reg.NewCell(k)
+			_ = cell.SetSum("pageviews", 1)
+			cells = append(cells, cell)
+		}
 	}
 	write(t, ctx, c, cells)
 	deleted, err := c.DeleteExpired(ctx, now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := c.Names.Index(rollup.FiveMinutes, now.Add(-10*24*time.Hour))
-	if len(deleted) != 1 || deleted[0] != want {
-		t.Fatalf("deleted %v, want [%s]", deleted, want)
+	old := now.Add(-10 * 24 * time.Hour)
+	want := []string{c.Names.Index(rollup.FiveMinutes, old), c.Names.Of(esindex.Sites).Index(rollup.FiveMinutes, old)}
+	if fmt.Sprint(deleted) != fmt.Sprint(want) {
+		t.Fatalf("deleted %v, want %v", deleted, want)
 	}
-	left, _ := c.Indices(ctx, esindex.Tuples, rollup.FiveMinutes)
-	if len(left) != 2 {
-		t.Errorf("indices left: %v", left)
+	for _, f := range esindex.Families {
+		left, _ := c.Indices(ctx, f, rollup.FiveMinutes)
+		if len(left) != 2 {
+			t.Errorf("%q indices left: %v", f, left)
+		}
 	}
 }
 

@@ -153,10 +153,18 @@ func TestTemplateBody(t *testing.T) {
 			Mappings map[string]json.RawMessage `json:"mappings"`
 		} `json:"template"`
 	}
-	if err := json.Unmarshal(esindex.Names{Prefix: "x"}.TemplateBody(rollup.OneDay), &tpl); err != nil {
+	if err := json.Unmarshal(esindex.Names{Prefix: "x"}.TemplateBody(rollup.OneDay, 1500*time.Millisecond), &tpl); err != nil {
 		t.Fatal(err)
 	}
-	if tpl.Patterns[0] != "x-rollup-1d-*" || tpl.Template.Settings["number_of_shards"] != 1.0 || tpl.Template.Aliases["x-rollup-1d"] == nil {
+	if tpl.Patterns[0] != "x-rollup-1d-*" || tpl.Template.Settings["number_of_shards"] != 1.0 || tpl.Template.Aliases["x-rollup-1d"] == nil ||
+		tpl.Template.Settings["refresh_interval"] != "1500ms" {
 		t.Errorf("template: %+v", tpl)
+	}
+	site := esindex.Names{Prefix: "x"}.Of(esindex.Sites)
+	if err := json.Unmarshal(site.TemplateBody(rollup.FiveMinutes, 5*time.Second), &tpl); err != nil {
+		t.Fatal(err)
+	}
+	if tpl.Patterns[0] != "x-rollup-site-5m-*" || tpl.Template.Settings["refresh_interval"] != "5s" || !strings.Contains(string(tpl.Template.Mappings["dynamic_templates"]), `"enabled":false`) {
+		t.Errorf("site template: %+v", tpl)
 	}
 }

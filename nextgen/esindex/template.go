@@ -3,11 +3,13 @@ package esindex
 import (
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/brooksdata/brooks/rollup"
 )
 
-// TemplateBody is the composable index template of g's indices: settings,
+// TemplateBody is the composable index template of g's indices: settings
+// (refresh every refresh),
 // the alias, the fixed fields and the dynamic templates that map m_* to
 // long, d_* to keyword and v_* to keyword. Fields that are only aggregated
 // or read back (m_*, v_*, offset, partition) keep doc values but are not
@@ -19,7 +21,7 @@ import (
 // only ("enabled": false: not parsed, not indexed; the writer reads them
 // back to go on counting), and n_* (the exact member counts) are long doc
 // values. They have no d_* fields.
-func (n Names) TemplateBody(g rollup.Granularity) []byte {
+func (n Names) TemplateBody(g rollup.Granularity, refresh time.Duration) []byte {
 	dynamic := []any{
 		map[string]any{"metrics": map[string]any{"match": MetricPrefix + "*", "mapping": map[string]any{"type": "long", "index": false}}},
 		map[string]any{"dimensions": map[string]any{"match": DimensionPrefix + "*", "mapping": map[string]any{"type": "keyword"}}},
@@ -42,7 +44,7 @@ func (n Names) TemplateBody(g rollup.Granularity) []byte {
 			"settings": map[string]any{
 				"number_of_shards":   1,
 				"number_of_replicas": 0,
-				"refresh_interval":   "1s",
+				"refresh_interval":   durationSetting(refresh),
 			},
 			"aliases": map[string]any{n.Alias(g): map[string]any{}},
 			"mappings": map[string]any{
