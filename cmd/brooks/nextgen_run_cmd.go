@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -35,7 +37,7 @@ func newNextgenCmd(a *app) *cobra.Command {
 func newNextgenRunCmd(a *app) *cobra.Command {
 	o := engine.DefaultOptions()
 	var addr string
-	var lookback int
+	var lookback, gcPercent int
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Consume the raw-pixel topic into Cassandra raw events and Elasticsearch 5m/1d rollups, exactly once in effect",
@@ -52,6 +54,9 @@ Run 'brooks migrate' first (keyspace, table, index templates).`,
 			customers, err := a.customers()
 			if err != nil {
 				return usageError{err}
+			}
+			if _, set := os.LookupEnv("GOGC"); !set && gcPercent > 0 {
+				debug.SetGCPercent(gcPercent)
 			}
 			es, err := esindex.Open(a.cfg.ElasticURL, a.cfg.IndexPrefix)
 			if err != nil {
@@ -93,6 +98,7 @@ Run 'brooks migrate' first (keyspace, table, index templates).`,
 	f.DurationVar(&o.IdleEvict, "idle-evict", o.IdleEvict, "drop clean rollup documents untouched this long from memory")
 	f.DurationVar(&o.RetentionInterval, "retention-interval", o.RetentionInterval, "how often to delete expired rollup indices (negative: never)")
 	f.DurationVar(&o.SessionTimeout, "session-timeout", o.SessionTimeout, "consumer-group session timeout (how soon a dead engine's partitions move)")
+	f.IntVar(&gcPercent, "gc-percent", engine.GCPercent, "Go garbage collector target (GOGC), unless the GOGC variable is set: the engine's heap is mostly long-lived rollup cells, so collecting less often saves CPU for the same work")
 	f.IntVar(&lookback, "dedupe-hours", rawstore.DefaultOptions().LookbackHours, "UTC hours (the event's own included) searched for an earlier event with the same eid")
 	return cmd
 }

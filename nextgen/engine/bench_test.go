@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -35,6 +36,16 @@ func envInt(name string, def int) int {
 	return def
 }
 
+// engineGC sets the garbage collector target brooks nextgen run sets
+// (unless GOGC is set) and returns the function that restores it.
+func engineGC() func() {
+	if _, set := os.LookupEnv("GOGC"); set {
+		return func() {}
+	}
+	old := debug.SetGCPercent(engine.GCPercent)
+	return func() { debug.SetGCPercent(old) }
+}
+
 // BenchmarkIngest is sustained ingest through Cassandra and the rollups:
 // BROOKS_BENCH_EVENTS (default 300000) loadgen-shaped events of the three
 // customers are produced to a fresh 6-partition topic first, then one
@@ -44,6 +55,7 @@ func envInt(name string, def int) int {
 // once (the setup is expensive); ns/op is meaningless, read events/s.
 func BenchmarkIngest(b *testing.B) {
 	n := envInt("BROOKS_BENCH_EVENTS", 300000)
+	defer engineGC()()
 	for range b.N {
 		b.StopTimer()
 		e := newEnv(b, testenv.Config(b))
@@ -108,6 +120,7 @@ func BenchmarkIngest(b *testing.B) {
 func BenchmarkFreshness(b *testing.B) {
 	rate := envInt("BROOKS_BENCH_RATE", 10000)
 	secs := envInt("BROOKS_BENCH_SECONDS", 20)
+	defer engineGC()()
 	for range b.N {
 		b.StopTimer()
 		e := newEnv(b, testenv.Config(b))
