@@ -26,7 +26,7 @@ func migrations() []migration {
 			return tee.Topic{Brokers: a.cfg.KafkaBrokers, Name: a.cfg.Topic, Partitions: a.cfg.TopicPartitions}.Ensure(ctx)
 		}},
 		{"cassandra ledger table", func(ctx context.Context, a *app) error {
-			if err := cass.EnsureKeyspace(ctx, a.cfg.CassandraHosts, a.cfg.Keyspace, 1); err != nil {
+			if err := cass.EnsureKeyspace(ctx, a.cfg.CassandraHosts, a.cfg.Keyspace, a.cfg.CassandraRF); err != nil {
 				return err
 			}
 			s, err := cass.Connect(a.cfg.CassandraHosts, a.cfg.Keyspace)
@@ -37,7 +37,7 @@ func migrations() []migration {
 			return ledger.Migrate(ctx, s, a.cfg.Keyspace)
 		}},
 		{"nextgen cassandra raw events and elasticsearch templates", func(ctx context.Context, a *app) error {
-			return nextgenMigrate(ctx, a.cfg.CassandraHosts, a.cfg.Keyspace, a.cfg.ElasticURL, a.cfg.IndexPrefix, a.cfg.ElasticRefresh)
+			return nextgenMigrate(ctx, a)
 		}},
 		{"legacy mongo indexes", func(ctx context.Context, a *app) error {
 			return legacy.Migrate(ctx, a.cfg.MongoURI, a.cfg.MongoDatabase)

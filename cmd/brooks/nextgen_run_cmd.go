@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"runtime/debug"
 	"time"
 
+	"github.com/gocql/gocql"
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 
@@ -62,7 +64,10 @@ Run 'brooks migrate' first (keyspace, table, index templates).`,
 			if err != nil {
 				return usageError{err}
 			}
-			ro := rawstore.DefaultOptions()
+			ro, err := a.rawOptions()
+			if err != nil {
+				return usageError{err}
+			}
 			ro.LookbackHours = lookback
 			raw, err := rawstore.Open(a.cfg.CassandraHosts, a.cfg.Keyspace, ro)
 			if err != nil {
@@ -105,14 +110,25 @@ Run 'brooks migrate' first (keyspace, table, index templates).`,
 
 // nextgenMigrate creates the raw event keyspace and table and installs the
 // rollup index templates (the migrate step of nextgen).
-func nextgenMigrate(ctx context.Context, hosts []string, keyspace, esURL, prefix string, refresh time.Duration) error {
-	if err := rawstore.Migrate(ctx, hosts, keyspace, 1); err != nil {
+func nextgenMigrate(ctx context.Context, a *app) error {
+	if err := rawstore.Migrate(ctx, a.cfg.CassandraHosts, a.cfg.Keyspace, a.cfg.CassandraRF); err != nil {
 		return err
 	}
-	es, err := esindex.Open(esURL, prefix)
+	es, err := esindex.Open(a.cfg.ElasticURL, a.cfg.IndexPrefix)
 	if err != nil {
 		return err
 	}
-	es.RefreshInterval = refresh
+	es.RefreshInterval = a.cfg.ElasticRefresh
 	return es.EnsureTemplates(ctx)
+}
+
+// rawOptions are the raw store's options with the configured consistency.
+func (a *app) rawOptions() (rawstore.Options, error) {
+	o := rawstore.DefaultOptions()
+	cl, err := gocql.ParseConsistencyWrapper(a.cfg.CassandraCL)
+	if err != nil {
+		return o, fmt.Errorf("cassandra_consistency %q: want one, local_one, quorum, local_quorum, each_quorum or all", a.cfg.CassandraCL)
+	}
+	o.Consistency = cl
+	return o, nil
 }

@@ -42,7 +42,11 @@ func newNextgenServeCmd(a *app) *cobra.Command {
 			o.Customers, o.Logger, o.Registerer = customers, a.log, reg
 			var raw *rawstore.Store
 			if withRaw {
-				raw, err = rawstore.Open(a.cfg.CassandraHosts, a.cfg.Keyspace, rawstore.DefaultOptions())
+				ro, err := a.rawOptions()
+				if err != nil {
+					return usageError{err}
+				}
+				raw, err = rawstore.Open(a.cfg.CassandraHosts, a.cfg.Keyspace, ro)
 				if err != nil {
 					return fmt.Errorf("raw drill-down: %w (run `brooks migrate`, or --raw=false)", err)
 				}

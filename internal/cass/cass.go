@@ -9,6 +9,7 @@ import (
 	"io"
 	"log"
 	"regexp"
+	"strconv"
 	"time"
 
 	"github.com/gocql/gocql"
@@ -52,6 +53,14 @@ func EnsureKeyspace(ctx context.Context, hosts []string, keyspace string, rf int
 	stmt := fmt.Sprintf(`CREATE KEYSPACE IF NOT EXISTS %s WITH replication = {'class': 'SimpleStrategy', 'replication_factor': %d}`, keyspace, rf)
 	if err := s.Query(stmt).WithContext(ctx).Exec(); err != nil {
 		return fmt.Errorf("create keyspace %s: %w", keyspace, err)
+	}
+	var repl map[string]string
+	if err := s.Query(`SELECT replication FROM system_schema.keyspaces WHERE keyspace_name = ?`, keyspace).WithContext(ctx).Scan(&repl); err != nil {
+		return fmt.Errorf("read keyspace %s: %w", keyspace, err)
+	}
+	if got := repl["replication_factor"]; repl["class"] == "org.apache.cassandra.locator.SimpleStrategy" && got != strconv.Itoa(rf) {
+		return fmt.Errorf("keyspace %s exists with replication factor %s, not %d: migrate does not change it; run ALTER KEYSPACE %s WITH replication = {'class': 'SimpleStrategy', 'replication_factor': %d}, then nodetool repair",
+			keyspace, got, rf, keyspace, rf)
 	}
 	return nil
 }

@@ -28,6 +28,8 @@ type Config struct {
 	MongoDatabase   string        `yaml:"mongo_database" help:"MongoDB database name"`
 	CassandraHosts  []string      `yaml:"cassandra_hosts" help:"Cassandra contact points"`
 	Keyspace        string        `yaml:"keyspace" help:"Cassandra keyspace"`
+	CassandraRF     int           `yaml:"cassandra_replication" help:"replication factor (SimpleStrategy) of the keyspace migrate creates"`
+	CassandraCL     string        `yaml:"cassandra_consistency" help:"consistency of nextgen's raw-event reads and writes: one, local_one, quorum, local_quorum, ... (with replication 3, local_quorum)"`
 	ElasticURL      string        `yaml:"elastic_url" help:"Elasticsearch URL"`
 	IndexPrefix     string        `yaml:"index_prefix" help:"prefix of Brooks' Elasticsearch indices"`
 	ElasticRefresh  time.Duration `yaml:"elastic_refresh" help:"refresh interval of the rollup indices, set by migrate: how soon written rollups are searchable (1s costs Elasticsearch about 3x the CPU per event of 5s)"`
@@ -55,6 +57,8 @@ func Default() Config {
 		MongoDatabase:   "brooks_legacy",
 		CassandraHosts:  []string{"127.0.0.1"},
 		Keyspace:        "brooks",
+		CassandraRF:     1,
+		CassandraCL:     "one",
 		ElasticURL:      "http://127.0.0.1:9200",
 		IndexPrefix:     "brooks",
 		ElasticRefresh:  esRefreshDefault,
