@@ -23,5 +23,6 @@
 //
 // A batch costs one SELECT ... eid IN (...) per (customer, hour, chunk of
 // LookupChunk eids) per lookback hour, and single-partition unlogged batches
-// of at most BatchBytes for the writes, run concurrently.
+// of at most BatchBytes for the writes, rows in eid (clustering) order, run
+// concurrently.
 package rawstore

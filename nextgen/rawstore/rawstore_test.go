@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -137,5 +138,58 @@ func TestInsertLargeBatch(t *testing.T) {
 	}
 	if n, err := s.Count(ctx, "acme.example", h); err != nil || n != 2500 {
 		t.Errorf("stored %d, %v; want 2500", n, err)
+	}
+}
+
+// TestMigrateCompaction: a fresh table gets the store's compaction; a
+// table made before it was set (Cassandra's default) is moved to it; a
+// table whose compaction was chosen otherwise keeps it.
+func TestMigrateCompaction(t *testing.T) {
+	cfg := testenv.Require(t, testenv.Cassandra)
+	ctx := testenv.Context(t, 2*time.Minute)
+	s, err := cass.Connect(cfg.CassandraHosts, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	compaction := func(ks string) map[string]string {
+		t.Helper()
+		var c map[string]string
+		if err := s.Query(`SELECT compaction FROM system_schema.tables WHERE keyspace_name = ? AND table_name = ?`, ks, rawstore.Table).Scan(&c); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	for _, tc := range []struct {
+		name, before string // before: table options of a table made before Migrate; "" for none
+		wantMin      string
+		wantClass    string
+	}{
+		{"fresh", "", "8", "SizeTieredCompactionStrategy"},
+		{"stock", "comment = 'old'", "8", "SizeTieredCompactionStrategy"},
+		{"chosen", "compaction = {'class': 'LeveledCompactionStrategy'}", "4", "LeveledCompactionStrategy"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ks := testenv.Name("rawcompaction")
+			defer func() { _ = s.Query("DROP KEYSPACE IF EXISTS " + ks).Exec() }()
+			if tc.before != "" {
+				if err := cass.EnsureKeyspace(ctx, cfg.CassandraHosts, ks, 1); err != nil {
+					t.Fatal(err)
+				}
+				if err := s.Query(fmt.Sprintf(`CREATE TABLE %s.raw_events (customer text, hour timestamp, eid text, kafka_partition int,
+					kafka_offset bigint, event text, PRIMARY KEY ((customer, hour), eid)) WITH %s`, ks, tc.before)).Exec(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for range 2 {
+				if err := rawstore.Migrate(ctx, cfg.CassandraHosts, ks, 1); err != nil {
+					t.Fatal(err)
+				}
+			}
+			c := compaction(ks)
+			if !strings.HasSuffix(c["class"], tc.wantClass) || c["min_threshold"] != tc.wantMin {
+				t.Errorf("compaction %v, want %s with min_threshold %q", c, tc.wantClass, tc.wantMin)
+			}
+		})
 	}
 }
