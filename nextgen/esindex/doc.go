@@ -9,7 +9,7 @@
 // aliases {prefix}-rollup-5m and {prefix}-rollup-1d (Alias) that the
 // templates attach to every index. An index is deleted whole once every
 // bucket in it is older than the retention (Expired, DeleteExpired).
-// Templates: 1 shard, 0 replicas, refresh_interval 1s, and dynamic
+// Templates: 1 shard, 0 replicas, refresh_interval Client.RefreshInterval (default 5s), and dynamic
 // templates m_* → long, d_* → keyword, v_* → keyword, so a new metric or
 // dimension needs no reindex. m_*, v_*, offset and partition have doc values
 // only ("index": false): aggregate them, do not search on them.
