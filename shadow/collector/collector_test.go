@@ -127,7 +127,7 @@ func TestBadInputGets4xx(t *testing.T) {
 	}
 	// One good pixel after all that is accepted, and it is the only record
 	// in the topic: nothing rejected reached Kafka.
-	resp, err := http.Get(p.URL + "/i?aid=acme.example&e=pv&eid=only-good&url=https://acme.example/post/1")
+	resp, err := getPixel(p.URL + "/i?aid=acme.example&e=pv&eid=only-good&url=https://acme.example/post/1")
 	if err != nil || resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "image/gif" {
 		t.Fatalf("good pixel: %v %v", resp, err)
 	}
@@ -161,7 +161,7 @@ func TestCORSAndCookie(t *testing.T) {
 	if resp.StatusCode != 204 || resp.Header.Get("Access-Control-Allow-Origin") != "https://acme.example" || resp.Header.Get("Access-Control-Allow-Credentials") != "true" {
 		t.Errorf("preflight: %d %v", resp.StatusCode, resp.Header)
 	}
-	resp, err = http.Get(p.URL + "/i?aid=acme.example&e=pv&eid=c1")
+	resp, err = getPixel(p.URL + "/i?aid=acme.example&e=pv&eid=c1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,6 +178,20 @@ func TestCORSAndCookie(t *testing.T) {
 	got := readAll(t, p.Cfg, 1, 30*time.Second)
 	if sp == "" || len(got["c1"]) != 1 || got["c1"][0].NUID != sp || got["c1"][0].Visitor() != sp {
 		t.Errorf("network user id cookie %q not used as nuid: %+v", sp, got["c1"])
+	}
+}
+
+// getPixel requests a pixel as a tracker does: a 503 asks it to retry,
+// and a topic created a moment ago can refuse the first produce while its
+// partition leaders settle.
+func getPixel(url string) (*http.Response, error) {
+	for attempt := 0; ; attempt++ {
+		resp, err := http.Get(url)
+		if err != nil || resp.StatusCode != http.StatusServiceUnavailable || attempt == 20 {
+			return resp, err
+		}
+		resp.Body.Close()
+		time.Sleep(250 * time.Millisecond)
 	}
 }
 
