@@ -3,9 +3,7 @@ package legacy
 import (
 	"context"
 	"fmt"
-	"os"
 	"slices"
-	"strconv"
 	"testing"
 	"time"
 
@@ -22,7 +20,7 @@ import (
 
 // benchEvents is the number of records BenchmarkIngest consumes per
 // iteration (BROOKS_LEGACY_BENCH_EVENTS overrides it).
-func benchEvents() int { return envInt("BROOKS_LEGACY_BENCH_EVENTS", 300_000) }
+func benchEvents() int { return testenv.EnvInt("BROOKS_LEGACY_BENCH_EVENTS", 300_000) }
 
 // BenchmarkIngest produces loadgen traffic straight to a fresh 6-partition
 // topic on the real Kafka, then measures the ingester consuming, flushing
@@ -88,7 +86,7 @@ func BenchmarkIngestSustained(b *testing.B) {
 	cfg := testenv.Require(b, testenv.Kafka, testenv.Redis, testenv.FerretDB)
 	s, _ := newTestStore(b, Options{})
 	ctx := testenv.Context(b, 20*time.Minute)
-	rate, secs := envInt("BROOKS_LEGACY_BENCH_RATE", 20000), envInt("BROOKS_LEGACY_BENCH_SECONDS", 30)
+	rate, secs := testenv.EnvInt("BROOKS_LEGACY_BENCH_RATE", 20000), testenv.EnvInt("BROOKS_LEGACY_BENCH_SECONDS", 30)
 	customers := testenv.Customers(b)
 	for range b.N {
 		cfg.Topic = testenv.Name("legacy_bench")
@@ -161,13 +159,6 @@ func BenchmarkIngestSustained(b *testing.B) {
 		b.ReportMetric(commitLag.Seconds(), "commit-lag-s")
 		b.ReportMetric(float64(backlog), "max-backlog")
 	}
-}
-
-func envInt(name string, def int) int {
-	if n, err := strconv.Atoi(os.Getenv(name)); err == nil && n > 0 {
-		return n
-	}
-	return def
 }
 
 // produce writes n loadgen events, stamped now, to topic.

@@ -7,7 +7,6 @@ import (
 	"os"
 	"runtime/debug"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -29,13 +28,6 @@ func benchLog(b *testing.B, format string, args ...any) {
 	fmt.Printf("    "+format+"\n", args...)
 }
 
-func envInt(name string, def int) int {
-	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
-		return v
-	}
-	return def
-}
-
 // engineGC sets the garbage collector target brooks nextgen run sets
 // (unless GOGC is set) and returns the function that restores it.
 func engineGC() func() {
@@ -54,7 +46,7 @@ func engineGC() func() {
 // written, documents written, offsets committed). It runs the scenario
 // once (the setup is expensive); ns/op is meaningless, read events/s.
 func BenchmarkIngest(b *testing.B) {
-	n := envInt("BROOKS_BENCH_EVENTS", 300000)
+	n := testenv.EnvInt("BROOKS_BENCH_EVENTS", 300000)
 	defer engineGC()()
 	for range b.N {
 		b.StopTimer()
@@ -118,8 +110,8 @@ func BenchmarkIngest(b *testing.B) {
 // visible-at minus produced-at (poll resolution 50 ms; includes the 1 s
 // flush interval and ES's 1 s refresh).
 func BenchmarkFreshness(b *testing.B) {
-	rate := envInt("BROOKS_BENCH_RATE", 10000)
-	secs := envInt("BROOKS_BENCH_SECONDS", 20)
+	rate := testenv.EnvInt("BROOKS_BENCH_RATE", 10000)
+	secs := testenv.EnvInt("BROOKS_BENCH_SECONDS", 20)
 	defer engineGC()()
 	for range b.N {
 		b.StopTimer()

@@ -2,9 +2,6 @@ package engine_test
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -21,20 +18,10 @@ type cpuMeter struct {
 	start map[string]time.Duration
 }
 
-const clockTicks = 100 // USER_HZ on Linux
-
 func newCPUMeter(t testing.TB) *cpuMeter {
-	state := os.Getenv("BROOKS_STATE")
-	if state == "" {
-		state = filepath.Join(testenv.RepoRoot(t), ".brooks")
-	}
 	m := &cpuMeter{pids: map[string]int{}}
-	for _, s := range []string{"kafka", "cassandra", "elasticsearch"} {
-		b, err := os.ReadFile(filepath.Join(state, s, "pid"))
-		if err != nil {
-			continue
-		}
-		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
+	for _, s := range []string{testenv.Kafka, testenv.Cassandra, testenv.Elasticsearch} {
+		if pid, err := testenv.ServerPID(t, s); err == nil {
 			m.pids[s] = pid
 		}
 	}
@@ -49,19 +36,9 @@ func (m *cpuMeter) sample() map[string]time.Duration {
 		out["engine (go)"] = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 	}
 	for name, pid := range m.pids {
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		if err != nil {
-			continue
+		if d, ok := testenv.ProcessCPU(pid); ok {
+			out[name] = d
 		}
-		// Fields after the parenthesised command name; utime and stime are
-		// the 14th and 15th fields of the line.
-		f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
-		if len(f) < 13 {
-			continue
-		}
-		ut, _ := strconv.ParseInt(f[11], 10, 64)
-		st, _ := strconv.ParseInt(f[12], 10, 64)
-		out[name] = time.Duration(ut+st) * time.Second / clockTicks
 	}
 	return out
 }

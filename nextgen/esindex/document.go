@@ -101,7 +101,7 @@ func DecodeDoc(reg *rollup.Registry, src []byte) (*rollup.Cell, error) {
 		}
 		if site {
 			k.Tuple = rollup.SiteTuple
-			return decodeSums(reg, raw, k, offset)
+			return decodeMetrics(reg, raw, k, offset)
 		}
 	}
 	dims := reg.Dimensions()
@@ -114,11 +114,11 @@ func DecodeDoc(reg *rollup.Registry, src []byte) (*rollup.Cell, error) {
 		}
 	}
 	k.Tuple = reg.Tuple(vals)
-	return decodeSums(reg, raw, k, offset)
+	return decodeMetrics(reg, raw, k, offset)
 }
 
-// decodeSums reads the metrics of a document into a new cell of k.
-func decodeSums(reg *rollup.Registry, raw map[string]json.RawMessage, k rollup.Key, offset int64) (*rollup.Cell, error) {
+// decodeMetrics reads a document's sums and sets into a new cell of k.
+func decodeMetrics(reg *rollup.Registry, raw map[string]json.RawMessage, k rollup.Key, offset int64) (*rollup.Cell, error) {
 	c := reg.NewCell(k)
 	c.Offset = offset
 	for _, m := range reg.Metrics() {

@@ -46,12 +46,12 @@ import (
 func BenchmarkWriteCPU(b *testing.B) {
 	cfg := testenv.Require(b, testenv.Cassandra)
 	pid := cassandraPID(b)
-	rows := benchEnv("BENCH_ROWS", 300000)
-	warm := benchEnv("BENCH_WARMUP", 50000)
-	writers := benchEnv("BENCH_WRITERS", 6)
-	customers := benchEnv("BENCH_CUSTOMERS", 3)
-	o := rawstore.Options{BatchBytes: benchEnv("BENCH_BATCH_KIB", 0) << 10, Concurrency: benchEnv("BENCH_CONCURRENCY", 0)}
-	batch := benchEnv("BENCH_BATCH", 5000)
+	rows := testenv.EnvInt("BENCH_ROWS", 300000)
+	warm := testenv.EnvInt("BENCH_WARMUP", 50000)
+	writers := testenv.EnvInt("BENCH_WRITERS", 6)
+	customers := testenv.EnvInt("BENCH_CUSTOMERS", 3)
+	o := rawstore.Options{BatchBytes: testenv.EnvInt("BENCH_BATCH_KIB", 0) << 10, Concurrency: testenv.EnvInt("BENCH_CONCURRENCY", 0)}
+	batch := testenv.EnvInt("BENCH_BATCH", 5000)
 
 	ks := testenv.Name("rawcpu")
 	ctx := testenv.Context(b, 30*time.Minute)
@@ -181,55 +181,16 @@ func BenchmarkWriteCPU(b *testing.B) {
 	}
 }
 
-func benchEnv(name string, def int) int {
-	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
-		return v
-	}
-	return def
-}
-
-func stateDir(t testing.TB) string {
-	if s := os.Getenv("BROOKS_STATE"); s != "" {
-		return s
-	}
-	return filepath.Join(testenv.RepoRoot(t), ".brooks")
-}
-
 func cassandraPID(t testing.TB) int {
-	b, err := os.ReadFile(filepath.Join(stateDir(t), "cassandra", "pid"))
+	pid, err := testenv.ServerPID(t, testenv.Cassandra)
 	if err != nil {
-		t.Skipf("no local Cassandra pid file: %v", err)
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil {
-		t.Fatalf("cassandra pid file: %v", err)
+		t.Skipf("no local Cassandra: %v", err)
 	}
 	return pid
 }
 
-const clockTicks = 100 // USER_HZ
-
-// statCPU is utime+stime of a /proc/.../stat line.
-func statCPU(line string) (name string, d time.Duration) {
-	i, j := strings.IndexByte(line, '('), strings.LastIndexByte(line, ')')
-	if i < 0 || j < i {
-		return "", 0
-	}
-	f := strings.Fields(line[j+1:])
-	if len(f) < 13 {
-		return "", 0
-	}
-	ut, _ := strconv.ParseInt(f[11], 10, 64)
-	st, _ := strconv.ParseInt(f[12], 10, 64)
-	return line[i+1 : j], time.Duration(ut+st) * time.Second / clockTicks
-}
-
 func procCPU(pid int) time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	_, d := statCPU(string(b))
+	d, _ := testenv.ProcessCPU(pid)
 	return d
 }
 
@@ -260,7 +221,7 @@ func threadCPU(pid int) map[string]threadSample {
 		if err != nil {
 			continue
 		}
-		name, d := statCPU(string(b))
+		name, d, _ := testenv.ParseStat(string(b))
 		out[e.Name()] = threadSample{name, d}
 	}
 	return out
@@ -305,7 +266,7 @@ func threadReport(a, b map[string]threadSample, rows int) string {
 }
 
 func gcLogSize(t testing.TB) int64 {
-	fi, err := os.Stat(filepath.Join(stateDir(t), "cassandra", "logs", "gc.log"))
+	fi, err := os.Stat(filepath.Join(testenv.StateDir(t), "cassandra", "logs", "gc.log"))
 	if err != nil {
 		return -1
 	}
@@ -319,7 +280,7 @@ func gcPauses(t testing.TB, from int64) (n int, ms float64) {
 	if from < 0 {
 		return 0, 0
 	}
-	f, err := os.Open(filepath.Join(stateDir(t), "cassandra", "logs", "gc.log"))
+	f, err := os.Open(filepath.Join(testenv.StateDir(t), "cassandra", "logs", "gc.log"))
 	if err != nil {
 		return 0, 0
 	}
