@@ -107,8 +107,11 @@ func runPipeline(t *testing.T, o loadgen.Options) *pipeline {
 }
 
 // waitCaughtUp polls the API until, for every customer, the 5-minute and
-// the daily totals of every additive metric equal loadgen's: the engine
-// has applied everything and Elasticsearch shows it.
+// the daily totals of every additive metric equal loadgen's, read both
+// from the site documents (no group-by) and from the tuple documents
+// (grouped by device): the engine has applied everything and
+// Elasticsearch shows it in both families of indices, which refresh
+// independently.
 func (p *pipeline) waitCaughtUp(t *testing.T) {
 	t.Helper()
 	from, to := p.span()
@@ -117,12 +120,17 @@ func (p *pipeline) waitCaughtUp(t *testing.T) {
 		lagging := ""
 		for _, cust := range p.customers.IDs() {
 			want := p.exp.Total(func(k loadgen.Key) bool { return k.Customer == cust })
-			for _, interval := range []string{"5m", "1d"} {
+			for _, c := range []struct {
+				interval string
+				groupBy  []string
+			}{{"5m", nil}, {"1d", nil}, {"5m", []string{"device"}}, {"1d", []string{"device"}}} {
+				interval := c.interval
 				f, tt := from, to
 				if interval == "1d" {
 					f, tt = from.Truncate(24*time.Hour), to.Truncate(24*time.Hour).Add(24*time.Hour)
 				}
-				a, err := p.client.Do(testenv.Context(t, time.Minute), &query.Query{Customer: cust, Metrics: []string{"pageviews", "engaged_seconds", "video_starts"}, From: f, To: tt, Interval: interval})
+				a, err := p.client.Do(testenv.Context(t, time.Minute), &query.Query{Customer: cust, Metrics: []string{"pageviews", "engaged_seconds", "video_starts"},
+					GroupBy: c.groupBy, From: f, To: tt, Interval: interval})
 				if err != nil {
 					t.Fatal(err)
 				}
