@@ -132,5 +132,11 @@ func (cs *Customers) Get(id string) (*Customer, error) {
 	return nil, fmt.Errorf("%w %q", ErrUnknownCustomer, id)
 }
 
+// Known reports whether id is a customer of the registry.
+func (cs *Customers) Known(id string) bool {
+	_, ok := cs.byID[id]
+	return ok
+}
+
 // IDs lists customer ids in file order.
 func (cs *Customers) IDs() []string { return slices.Clone(cs.order) }

@@ -5,17 +5,14 @@ import (
 	"fmt"
 	"os"
 	"runtime/debug"
-	"time"
 
 	"github.com/gocql/gocql"
 	"github.com/spf13/cobra"
-	"golang.org/x/sync/errgroup"
 
-	"github.com/brooksdata/brooks/internal/obs"
+	"github.com/brooksdata/brooks/internal/component"
 	"github.com/brooksdata/brooks/nextgen/engine"
 	"github.com/brooksdata/brooks/nextgen/esindex"
 	"github.com/brooksdata/brooks/nextgen/rawstore"
-	"github.com/brooksdata/brooks/shadow/tee"
 )
 
 // nextgenSubcommands are the `brooks nextgen` subcommands defined in other
@@ -74,21 +71,18 @@ Run 'brooks migrate' first (keyspace, table, index templates).`,
 				return err
 			}
 			defer raw.Close()
-			reg := obs.NewRegistry()
+			r := a.runner("nextgen-run", "nextgen_run", addr)
 			o.Brokers, o.Topic, o.Customers, o.Raw, o.ES = a.cfg.KafkaBrokers, a.cfg.Topic, customers, raw, es
-			o.Logger, o.Registerer, o.ShutdownTimeout = a.log, reg, a.cfg.ShutdownTimeout
+			o.Logger, o.Registerer, o.ShutdownTimeout = a.log, r.Registry(), a.cfg.ShutdownTimeout
 			eng, err := engine.New(o)
 			if err != nil {
 				return usageError{err}
 			}
-			mux := obs.NewMux(reg)
-			mux.AddReadyCheck("kafka", func(ctx context.Context) error { return tee.Ping(ctx, a.cfg.KafkaBrokers) })
-			mux.AddReadyCheck("cassandra", raw.Ping)
-			mux.AddReadyCheck("elasticsearch", es.Ping)
-			g, ctx := errgroup.WithContext(cmd.Context())
-			g.Go(func() error { return obs.Serve(ctx, a.log, addr, mux, 5*time.Second) })
-			g.Go(func() error { return eng.Run(ctx) })
-			return g.Wait()
+			a.kafkaReady(r)
+			r.AddReadyCheck("cassandra", raw.Ping)
+			r.AddReadyCheck("elasticsearch", es.Ping)
+			r.Go(component.Work, "engine", eng.Run)
+			return r.Run(cmd.Context())
 		},
 	}
 	f := cmd.Flags()

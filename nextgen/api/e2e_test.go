@@ -84,7 +84,11 @@ func runPipeline(t *testing.T, o loadgen.Options) *pipeline {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(api.New(qe, api.Options{Registry: obs.NewRegistry()}).Handler())
+	srv, err := api.New(qe, api.Options{Customers: customers, Registerer: obs.NewRegistry()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
 
 	exp := stacktest.Send(t, p, o)
