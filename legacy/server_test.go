@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/brooksdata/brooks/internal/component"
-	"github.com/brooksdata/brooks/internal/testenv"
 	"github.com/brooksdata/brooks/internal/testkit/querytest"
+	"github.com/brooksdata/brooks/internal/testkit/testenv"
 	"github.com/brooksdata/brooks/query"
 )
 
