@@ -15,7 +15,6 @@ const (
 	CodeCanceled        = "canceled"
 	CodeUnsupported     = "unsupported"
 	CodeBadRequest      = "bad_request"
-	CodeNotFound        = "not_found"
 	CodeUnauthorized    = "unauthorized"
 	CodeForbidden       = "forbidden"
 	CodeUnavailable     = "unavailable"
