@@ -11,13 +11,18 @@ import (
 	"github.com/brooksdata/brooks/shadow/tee"
 )
 
+// runnerGrace is how much longer than --shutdown-timeout the runner waits
+// for a shutdown step: the components bound their own last flush and commit
+// by --shutdown-timeout, and the runner must not give up on them first.
+const runnerGrace = 10 * time.Second
+
 // runner returns the component runner a long-running subcommand serves
-// and stops with: /metrics, /healthz, /readyz on addr, the configured
-// shutdown timeout, the command's logger.
+// and stops with: /metrics, /healthz, /readyz on addr, request metrics
+// under brooks_<subsystem>_, the command's logger.
 func (a *app) runner(name, subsystem, addr string) *component.Runner {
 	o := component.DefaultOptions()
 	o.Name, o.Subsystem, o.Addr, o.Logger = name, subsystem, addr, a.log
-	o.ShutdownTimeout = a.cfg.ShutdownTimeout
+	o.ShutdownTimeout = a.cfg.ShutdownTimeout + runnerGrace
 	return component.New(o)
 }
 

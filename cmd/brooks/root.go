@@ -29,7 +29,17 @@ func (a *app) customers() (*pixel.Customers, error) {
 	return pixel.LoadCustomers(a.cfg.CustomersFile)
 }
 
+// run is the binary: the command line in, the exit status out; SIGINT and
+// SIGTERM end the context a component runs with.
 func run(args []string) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return runContext(ctx, args)
+}
+
+// runContext is run with the caller's context (tests stop components by
+// canceling it).
+func runContext(ctx context.Context, args []string) int {
 	a := &app{cfg: config.Default()}
 	root := &cobra.Command{
 		Use:           "brooks",
@@ -55,8 +65,6 @@ func run(args []string) int {
 	}
 	typedUsage(root)
 	root.SetArgs(args)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	err := root.ExecuteContext(ctx)
 	status, print := exitStatus(err)
 	if print {
