@@ -32,7 +32,10 @@ SIGTERM closes every open part, commits and exits.`,
 			if err != nil {
 				return err
 			}
-			r := a.runner("archive", "archive", addr)
+			r, err := a.runner("archive", "archive", addr)
+			if err != nil {
+				return err
+			}
 			o.Brokers, o.Topic, o.Sink, o.Log, o.Registry = a.cfg.KafkaBrokers, a.cfg.Topic, sink, a.log, r.Registry()
 			o.ShutdownTimeout = a.cfg.ShutdownTimeout
 			if withLedger {

@@ -22,7 +22,10 @@ func newCollectorCmd(a *app) *cobra.Command {
 			if err != nil {
 				return usageError{err}
 			}
-			r := a.runner("collector", "collector", addr)
+			r, err := a.runner("collector", "collector", addr)
+			if err != nil {
+				return err
+			}
 			o := collector.Options{Customers: customers, WriteTimeout: writeTimeout}
 			if withLedger {
 				o.Ledger = a.ledgerRecorder(r, ledger.StageCollector, "collector", ledgerEvery)

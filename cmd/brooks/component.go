@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -18,12 +21,39 @@ const runnerGrace = 10 * time.Second
 
 // runner returns the component runner a long-running subcommand serves
 // and stops with: /metrics, /healthz, /readyz on addr, request metrics
-// under brooks_<subsystem>_, the command's logger.
-func (a *app) runner(name, subsystem, addr string) *component.Runner {
+// under brooks_<subsystem>_, the API tokens of api_tokens_file, the
+// command's logger.
+func (a *app) runner(name, subsystem, addr string) (*component.Runner, error) {
 	o := component.DefaultOptions()
 	o.Name, o.Subsystem, o.Addr, o.Logger = name, subsystem, addr, a.log
 	o.ShutdownTimeout = a.cfg.ShutdownTimeout + runnerGrace
-	return component.New(o)
+	if a.cfg.APITokensFile != "" {
+		tokens, err := readTokens(a.cfg.APITokensFile)
+		if err != nil {
+			return nil, usageError{err}
+		}
+		o.Tokens = tokens
+	}
+	return component.New(o), nil
+}
+
+// readTokens reads a tokens file: one token a line; blank lines and lines
+// starting with # are skipped.
+func readTokens(path string) ([]string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("api_tokens_file: %w", err)
+	}
+	var tokens []string
+	for line := range strings.Lines(string(b)) {
+		if t := strings.TrimSpace(line); t != "" && !strings.HasPrefix(t, "#") {
+			tokens = append(tokens, t)
+		}
+	}
+	if len(tokens) == 0 {
+		return nil, fmt.Errorf("api_tokens_file %s: no token in it", path)
+	}
+	return tokens, nil
 }
 
 // kafkaReady makes r's /readyz depend on the configured brokers.

@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+
+	"github.com/brooksdata/brooks/internal/component"
 )
 
 // Exit codes of every brooks command. The kinds of error that choose them
@@ -15,6 +17,7 @@ import (
 //	1  failure: a component stopped on an error, a check found a problem
 //	   (brooks diff, brooks ledger, archive verify)
 //	2  usage: unknown command or flag, bad argument, bad configuration
+//	   (including an open HTTP surface on a non-loopback address)
 //	3  inconclusive: a check could not decide (exitCode(3))
 const (
 	exitOK           = 0
@@ -44,7 +47,7 @@ func exitStatus(err error) (status int, print bool) {
 		return exitOK, false
 	case errors.As(err, &ec):
 		return int(ec), false
-	case errors.As(err, &ue):
+	case errors.As(err, &ue), errors.Is(err, component.ErrUnauthenticated):
 		return exitUsage, true
 	}
 	return exitFailure, true

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+
+	"github.com/brooksdata/brooks/internal/component"
 )
 
 // TestExitCodes runs the binary's entry point on command lines that are
@@ -48,6 +50,7 @@ func TestExitStatus(t *testing.T) {
 		{"usage", usageError{errors.New("--format x")}, exitUsage, true},
 		{"wrapped usage", fmt.Errorf("collector: %w", usageError{errors.New("customers file")}), exitUsage, true},
 		{"chosen mismatch", exitCode(1), exitFailure, false},
+		{"open on a public address", fmt.Errorf("%w on 0.0.0.0:8080", component.ErrUnauthenticated), exitUsage, true},
 		{"chosen inconclusive", fmt.Errorf("verify: %w", exitCode(exitInconclusive)), exitInconclusive, false},
 	}
 	for _, tt := range tests {

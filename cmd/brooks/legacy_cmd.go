@@ -47,7 +47,10 @@ func newLegacyIngestCmd(a *app, connect func(context.Context) (*legacy.Store, er
 				return err
 			}
 			defer store.Close(context.Background())
-			r := a.runner("legacy-ingest", "legacy_ingest", addr)
+			r, err := a.runner("legacy-ingest", "legacy_ingest", addr)
+			if err != nil {
+				return err
+			}
 			o.Brokers, o.Topic, o.Customers = a.cfg.KafkaBrokers, a.cfg.Topic, customers
 			o.ShutdownTimeout, o.Registry, o.Log = a.cfg.ShutdownTimeout, r.Registry(), a.log
 			if withLedger {
@@ -89,7 +92,10 @@ func newLegacyServeCmd(a *app, connect func(context.Context) (*legacy.Store, err
 				return err
 			}
 			defer store.Close(context.Background())
-			r := a.runner("legacy-serve", "legacy_api", addr)
+			r, err := a.runner("legacy-serve", "legacy_api", addr)
+			if err != nil {
+				return err
+			}
 			srv, err := legacy.NewServer(store, legacy.ServerOptions{Customers: customers, Timeout: timeout, Logger: a.log, Registerer: r.Registry()})
 			if err != nil {
 				return err

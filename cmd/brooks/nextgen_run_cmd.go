@@ -71,7 +71,10 @@ Run 'brooks migrate' first (keyspace, table, index templates).`,
 				return err
 			}
 			defer raw.Close()
-			r := a.runner("nextgen-run", "nextgen_run", addr)
+			r, err := a.runner("nextgen-run", "nextgen_run", addr)
+			if err != nil {
+				return err
+			}
 			o.Brokers, o.Topic, o.Customers, o.Raw, o.ES = a.cfg.KafkaBrokers, a.cfg.Topic, customers, raw, es
 			o.Logger, o.Registerer, o.ShutdownTimeout = a.log, r.Registry(), a.cfg.ShutdownTimeout
 			eng, err := engine.New(o)

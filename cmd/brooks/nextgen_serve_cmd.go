@@ -37,7 +37,10 @@ func newNextgenServeCmd(a *app) *cobra.Command {
 			if err != nil {
 				return usageError{err}
 			}
-			r := a.runner("nextgen-serve", "nextgen_api", addr)
+			r, err := a.runner("nextgen-serve", "nextgen_api", addr)
+			if err != nil {
+				return err
+			}
 			o.Customers, o.Logger, o.Registerer = customers, a.log, r.Registry()
 			var raw *rawstore.Store
 			if withRaw {

@@ -11,7 +11,13 @@
 //	GET /readyz    200 "ready" when every ready check passes; 503 naming the
 //	               failing ones, and 503 "shutting down" once shutdown began
 //
-// plus the component's own routes. Every route goes through one
+// plus the component's own routes. With Options.Tokens set, every route
+// but /healthz, /readyz and those marked Public (the collector's tracker
+// endpoints: browsers hold no secret) requires "Authorization: Bearer
+// <token>" and answers 401 without it; without tokens the runner refuses
+// to listen anywhere but loopback (ErrUnauthenticated).
+//
+// Every route goes through one
 // status-recording middleware: brooks_<subsystem>_requests_total{route,code}
 // and brooks_<subsystem>_request_duration_seconds{route}.
 //

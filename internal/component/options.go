@@ -18,6 +18,10 @@ type Options struct {
 	Listener net.Listener
 	// Logger gets the runner's and the server's logs; nil discards.
 	Logger *slog.Logger
+	// Tokens are the bearer tokens every route requires except /healthz,
+	// /readyz and Public ones. Without tokens the runner serves on a
+	// loopback address only.
+	Tokens []string
 
 	// ShutdownTimeout bounds each step of the shutdown: the intake drain
 	// and each phase's workers.

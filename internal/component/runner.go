@@ -78,7 +78,7 @@ func New(o Options) *Runner {
 	r.checks = newReadiness(o.ReadyTimeout, r.stopping.Load)
 	m := newHTTPMetrics(r.reg, o.Subsystem)
 	r.handler = m.instrument(r.mux)
-	r.mux.Handle("GET /metrics", obs.MetricsHandler(r.reg))
+	r.mux.Handle("GET /metrics", r.guard(obs.MetricsHandler(r.reg)))
 	r.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	r.mux.Handle("GET /readyz", r.checks)
 	return r
@@ -96,14 +96,15 @@ func (r *Runner) Handler() http.Handler { return r.handler }
 
 // Handle serves h on pattern (http.ServeMux syntax). The route is named
 // by the pattern in the request metrics.
-func (r *Runner) Handle(pattern string, h http.Handler) { r.mux.Handle(pattern, h) }
+func (r *Runner) Handle(pattern string, h http.Handler) { r.mux.Handle(pattern, r.guard(h)) }
 
 // HandleIntake serves h on pattern as intake: once shutdown begins, new
 // requests get 503 with Retry-After (a tracker retries elsewhere or
 // later) and shutdown waits for the requests already in flight before it
 // stops any worker.
 func (r *Runner) HandleIntake(pattern string, h http.Handler) {
-	r.mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+	inner := r.guard(h)
+	var wrapped http.Handler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		r.intake.Add(1)
 		defer r.intake.Done()
 		if r.stopping.Load() {
@@ -112,8 +113,9 @@ func (r *Runner) HandleIntake(pattern string, h http.Handler) {
 			http.Error(w, "shutting down", http.StatusServiceUnavailable)
 			return
 		}
-		h.ServeHTTP(w, req)
-	}))
+		inner.ServeHTTP(w, req)
+	})
+	r.mux.Handle(pattern, wrapped)
 }
 
 // AddReadyCheck makes /readyz depend on check (a dependency's ping).
@@ -153,6 +155,10 @@ func (r *Runner) Run(ctx context.Context) error {
 		if ln, err = net.Listen("tcp", r.opts.Addr); err != nil {
 			return fmt.Errorf("listen %s: %w", r.opts.Addr, err)
 		}
+	}
+	if err := r.checkExposure(ln); err != nil {
+		ln.Close()
+		return err
 	}
 	srv := r.server()
 	serveErr := make(chan error, 1)

@@ -54,8 +54,10 @@ func Register(r *component.Runner, o Options, w *kafka.Writer, brokers []string)
 	if err != nil {
 		return nil, err
 	}
-	r.HandleIntake(PathPixel, c)
-	r.HandleIntake(PathPost, c)
+	// Trackers run in browsers and hold no secret: the tracker endpoints
+	// are public; /metrics is not.
+	r.HandleIntake(PathPixel, component.Public(c))
+	r.HandleIntake(PathPost, component.Public(c))
 	r.AddReadyCheck("kafka", func(ctx context.Context) error { return tee.Ping(ctx, brokers) })
 	r.OnStop(component.Work, "kafka writer", w.Close)
 	return c, nil
