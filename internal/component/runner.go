@@ -66,7 +66,7 @@ type Runner struct {
 	workers []worker
 
 	stopping atomic.Bool
-	intake   sync.WaitGroup // intake requests in flight
+	intake   inflight // intake requests in flight
 	started  atomic.Bool
 }
 
@@ -105,8 +105,8 @@ func (r *Runner) Handle(pattern string, h http.Handler) { r.mux.Handle(pattern, 
 func (r *Runner) HandleIntake(pattern string, h http.Handler) {
 	inner := r.guard(h)
 	var wrapped http.Handler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		r.intake.Add(1)
-		defer r.intake.Done()
+		r.intake.enter()
+		defer r.intake.leave()
 		if r.stopping.Load() {
 			w.Header().Set("Retry-After", "1")
 			w.Header().Set("Connection", "close")
@@ -232,7 +232,7 @@ func (r *Runner) Run(ctx context.Context) error {
 // each phase in order; it reports whether any step overran.
 func (r *Runner) stop(stops []context.CancelFunc, finished []chan struct{}) (timedOut bool) {
 	r.stopping.Store(true)
-	if !waitTimeout(r.intake.Wait, r.opts.ShutdownTimeout) {
+	if !r.intake.wait(r.opts.ShutdownTimeout) {
 		r.log.Error("intake requests still in flight after the shutdown timeout", "timeout", r.opts.ShutdownTimeout)
 		timedOut = true
 	}
@@ -262,6 +262,52 @@ func waitTimeout(wait func(), d time.Duration) bool {
 	defer t.Stop()
 	select {
 	case <-c:
+		return true
+	case <-t.C:
+		return false
+	}
+}
+
+// inflight counts requests in flight; unlike a sync.WaitGroup it may be
+// entered while someone waits for it to drain.
+type inflight struct {
+	mu   sync.Mutex
+	n    int
+	idle chan struct{} // closed when n drops to 0, if someone waits
+}
+
+func (f *inflight) enter() {
+	f.mu.Lock()
+	f.n++
+	f.mu.Unlock()
+}
+
+func (f *inflight) leave() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.n--
+	if f.n == 0 && f.idle != nil {
+		close(f.idle)
+		f.idle = nil
+	}
+}
+
+// wait reports whether no request was in flight within d.
+func (f *inflight) wait(d time.Duration) bool {
+	f.mu.Lock()
+	if f.n == 0 {
+		f.mu.Unlock()
+		return true
+	}
+	if f.idle == nil {
+		f.idle = make(chan struct{})
+	}
+	idle := f.idle
+	f.mu.Unlock()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-idle:
 		return true
 	case <-t.C:
 		return false
