@@ -36,7 +36,7 @@ SIGTERM closes every open part, commits and exits.`,
 				return err
 			}
 			reg := obs.NewRegistry()
-			o.Brokers, o.Topic, o.Sink, o.Log, o.Registry = a.cfg.KafkaBrokers, a.cfg.Topic, sink, a.log, reg
+			o.Brokers, o.Topic, o.Sink, o.Logger, o.Registerer = a.cfg.KafkaBrokers, a.cfg.Topic, sink, a.log, reg
 			o.ShutdownTimeout = a.cfg.ShutdownTimeout
 			if withLedger {
 				store := ledger.NewLazy(a.cfg.CassandraHosts, a.cfg.Keyspace)

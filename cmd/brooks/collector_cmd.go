@@ -45,7 +45,7 @@ func newCollectorCmd(a *app) *cobra.Command {
 				acc := ledger.NewAccumulator()
 				srv.Collector.Ledger = acc
 				rec := &ledger.Recorder{Acc: acc, Store: store, Stage: ledger.StageCollector,
-					Writer: ledger.WriterID("collector"), Interval: ledgerEvery, Log: a.log}
+					Writer: ledger.WriterID("collector"), Interval: ledgerEvery, Logger: a.log}
 				srv.Background = append(srv.Background, func(ctx context.Context) error { return rec.Run(ctx) })
 			}
 			a.log.Info("collector starting", "addr", ln.Addr().String(), "topic", a.cfg.Topic, "customers", len(customers.IDs()))

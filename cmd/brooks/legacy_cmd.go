@@ -54,7 +54,7 @@ func newLegacyIngestCmd(a *app, connect func(context.Context) (*legacy.Store, er
 			defer store.Close(context.Background())
 			reg := obs.NewRegistry()
 			o.Brokers, o.Topic, o.Customers = a.cfg.KafkaBrokers, a.cfg.Topic, customers
-			o.ShutdownTimeout, o.Registry, o.Log = a.cfg.ShutdownTimeout, reg, a.log
+			o.ShutdownTimeout, o.Registerer, o.Logger = a.cfg.ShutdownTimeout, reg, a.log
 			var rec *ledger.Recorder
 			if withLedger {
 				session, err := cass.Connect(a.cfg.CassandraHosts, a.cfg.Keyspace)
@@ -64,7 +64,7 @@ func newLegacyIngestCmd(a *app, connect func(context.Context) (*legacy.Store, er
 				defer session.Close()
 				o.Ledger = ledger.NewAccumulator()
 				rec = &ledger.Recorder{Acc: o.Ledger, Store: ledger.NewStore(session, a.cfg.Keyspace), Stage: ledger.StageLegacy,
-					Writer: ledger.WriterID("legacy"), Interval: ledgerEvery, Log: a.log}
+					Writer: ledger.WriterID("legacy"), Interval: ledgerEvery, Logger: a.log}
 			}
 			in, err := legacy.NewIngester(store, o)
 			if err != nil {
@@ -89,7 +89,7 @@ func newLegacyIngestCmd(a *app, connect func(context.Context) (*legacy.Store, er
 	}
 	f := cmd.Flags()
 	f.StringVar(&addr, "http-addr", "127.0.0.1:9181", "listen address for /metrics, /healthz and /readyz")
-	f.StringVar(&o.GroupID, "group", o.GroupID, "Kafka consumer group")
+	f.StringVar(&o.Group, "group", o.Group, "Kafka consumer group")
 	f.DurationVar(&o.FlushInterval, "flush-interval", o.FlushInterval, "how often the in-memory counters are flushed to Redis and MongoDB")
 	f.IntVar(&o.MaxBatch, "max-batch", o.MaxBatch, "flush early once this many page views are in memory")
 	f.BoolVar(&withLedger, "ledger", true, "record per customer/hour counts and hashes of ingested records in the Cassandra ledger")

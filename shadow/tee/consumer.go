@@ -146,9 +146,13 @@ type Consumer struct {
 	mu     sync.Mutex
 	claims map[int]*Claim // owned now
 
-	commitMu sync.Mutex // commits share the generation's coordinator connection
-	joined   atomic.Bool
+	commitMu    sync.Mutex // commits share the generation's coordinator connection
+	joined      atomic.Bool
+	generations atomic.Int64
 }
+
+// Generations is how many group generations the consumer joined.
+func (c *Consumer) Generations() int64 { return c.generations.Load() }
 
 // NewConsumer checks o and returns a consumer.
 func NewConsumer(o Options) (*Consumer, error) {
@@ -215,6 +219,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 		attempt = 0
 		c.joined.Store(true)
 		c.m.generations.Inc()
+		c.generations.Add(1)
 		assigned := gen.Assignments[o.Topic]
 		ids := make([]int, len(assigned))
 		for i, pa := range assigned {
