@@ -41,7 +41,7 @@ func TestChaosIngestRidesOutKafkaOutage(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- in.Run(ctx) }()
 
-	out := stacktest.KafkaOutage(t, p, reg, 5, 300, 35*time.Second, 5*time.Second, 20*time.Second)
+	out := stacktest.KafkaOutage(t, p, reg, 5, 300, 50*time.Second, 5*time.Second, 20*time.Second)
 	kafka := len(stacktest.ReadTopic(t, p.Cfg, out.Acknowledged(), time.Minute, 2*time.Second))
 	wait := testenv.Context(t, 3*time.Minute)
 	for st := in.Stats(); (st.Records < int64(kafka) || st.Committed < st.Records) && wait.Err() == nil; st = in.Stats() {

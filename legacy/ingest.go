@@ -175,6 +175,9 @@ func (in *Ingester) Run(ctx context.Context) error {
 	co.Brokers, co.Topic, co.Group, co.Handler = in.opts.Brokers, in.opts.Topic, in.opts.Group, in
 	co.MaxBatch, co.QueueSize = 2048, 8192
 	co.ShutdownTimeout = in.opts.ShutdownTimeout
+	// Counting is not idempotent: after a broker outage, start after what
+	// was flushed even if its commit could not reach the broker.
+	co.ResumeFromDurable = true
 	co.Logger, co.Registerer = in.log, in.opts.Registerer
 	consumer, err := tee.NewConsumer(co)
 	if err != nil {

@@ -30,7 +30,7 @@ func TestChaosArchiveRidesOutKafkaOutage(t *testing.T) {
 	reg := o.Registerer.(*prometheus.Registry)
 	a, stop := runArchiver(t, o)
 
-	out := stacktest.KafkaOutage(t, p, reg, 6, 300, 35*time.Second, 5*time.Second, 20*time.Second)
+	out := stacktest.KafkaOutage(t, p, reg, 6, 300, 50*time.Second, 5*time.Second, 20*time.Second)
 	seen := waitArchived(t, sink, out.Report.Expectations, start, 2*time.Minute)
 	waitCommittedToEnd(t, p.Cfg.KafkaBrokers, p.Cfg.Topic, group, 2*time.Minute)
 	if err := a.Ready(t.Context()); err != nil {

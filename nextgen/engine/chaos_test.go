@@ -39,7 +39,7 @@ func TestChaosEngineRidesOutKafkaOutage(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- eng.Run(ctx) }()
 
-	out := stacktest.KafkaOutage(t, p, reg, 7, 300, 35*time.Second, 5*time.Second, 20*time.Second)
+	out := stacktest.KafkaOutage(t, p, reg, 7, 300, 50*time.Second, 5*time.Second, 20*time.Second)
 	waitCommitted(t, e.cfg, e.group, 3*time.Minute)
 	select {
 	case err := <-done:

@@ -61,9 +61,14 @@ func (c *Consumer) runClaim(ctx, gctx context.Context, gen *kafka.Generation, pa
 		log:     c.log.With("partition", pa.ID, "generation", gen.ID),
 		offsets: newOffsets(pa.Offset), wake: make(chan struct{}, 1),
 	}
+	if at := c.resumeAt(pa.ID, pa.Offset); at != pa.Offset {
+		cl.log.Info("resuming after the offset marked durable before the generation ended, not the group's older commit", "committed", pa.Offset, "from", at)
+		cl.Start = at
+		cl.Durable(at)
+	}
 	c.own(cl)
 	defer c.release(cl)
-	cl.log.Debug("partition claimed", "offset", pa.Offset)
+	cl.log.Debug("partition claimed", "offset", cl.Start)
 
 	done, stop := context.WithCancel(ctx)
 	defer stop()
@@ -97,7 +102,7 @@ func (c *Consumer) runClaim(ctx, gctx context.Context, gen *kafka.Generation, pa
 			MinBytes: 1, MaxBytes: 16 << 20, MaxWait: o.MaxWait, QueueCapacity: o.QueueSize,
 			ErrorLogger: kafka.LoggerFunc(func(msg string, args ...any) { cl.log.Debug("kafka reader: " + fmt.Sprintf(msg, args...)) }),
 		})
-		if err := r.SetOffset(pa.Offset); err != nil {
+		if err := r.SetOffset(cl.Start); err != nil {
 			r.Close()
 			return handleErr("seek", err)
 		}

@@ -77,6 +77,14 @@ type Options struct {
 	ShutdownTimeout time.Duration
 	// Backoff between retries of transient failures (100ms to 5s, jitter).
 	Backoff Backoff
+	// ResumeFromDurable: when this member takes a partition back whose
+	// durable mark it could not commit before the generation ended (the
+	// broker was away), start after that mark instead of the group's older
+	// commit, and commit it. For components whose writes are not
+	// idempotent (legacy): the records are durable already, so reading
+	// them again would count them twice. Components that key durable state
+	// by the committed offset (nextgen's ledger) leave it off.
+	ResumeFromDurable bool
 
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
@@ -145,6 +153,7 @@ type Consumer struct {
 
 	mu     sync.Mutex
 	claims map[int]*Claim // owned now
+	marks  map[int]int64  // durable marks not committed when their claim ended
 
 	commitMu    sync.Mutex // commits share the generation's coordinator connection
 	joined      atomic.Bool
@@ -160,7 +169,7 @@ func NewConsumer(o Options) (*Consumer, error) {
 		return nil, err
 	}
 	log := obs.OrDiscard(o.Logger).With("group", o.Group, "topic", o.Topic)
-	return &Consumer{o: o, log: log, m: newMetrics(o.Registerer, o.Group), claims: map[int]*Claim{}}, nil
+	return &Consumer{o: o, log: log, m: newMetrics(o.Registerer, o.Group), claims: map[int]*Claim{}, marks: map[int]int64{}}, nil
 }
 
 // Ready reports whether the consumer is a member of its group now.
@@ -270,6 +279,11 @@ func (c *Consumer) own(cl *Claim) {
 
 func (c *Consumer) release(cl *Claim) {
 	c.mu.Lock()
+	if off, ok := cl.offsets.pending(); ok {
+		c.marks[cl.Partition] = off
+	} else {
+		delete(c.marks, cl.Partition)
+	}
 	if c.claims[cl.Partition] == cl {
 		delete(c.claims, cl.Partition)
 		c.m.lag.DeleteLabelValues(cl.label)
@@ -277,6 +291,21 @@ func (c *Consumer) release(cl *Claim) {
 	}
 	c.m.assigned.Set(float64(len(c.claims)))
 	c.mu.Unlock()
+}
+
+// resumeAt is where a claim of partition p assigned at offset starts:
+// offset, or the durable mark an earlier claim could not commit, if
+// ResumeFromDurable and it is further.
+func (c *Consumer) resumeAt(p int, offset int64) int64 {
+	if !c.o.ResumeFromDurable {
+		return offset
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if m, ok := c.marks[p]; ok && m > offset {
+		return m
+	}
+	return offset
 }
 
 // commit commits cl's durable offset if it moved; failures are counted,

@@ -82,3 +82,27 @@ func TestOffsetsCommitOnlyWhatIsDurable(t *testing.T) {
 		t.Fatal("a mark below the assigned offset must not be committed")
 	}
 }
+
+func TestResumeFromDurable(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		resume bool
+		marks  map[int]int64
+		offset int64
+		want   int64
+	}{
+		{"off: the group's commit", false, map[int]int64{0: 100}, 50, 50},
+		{"on, no mark", true, nil, 50, 50},
+		{"on, mark ahead of the commit", true, map[int]int64{0: 100}, 50, 100},
+		{"on, mark ahead of no commit at all", true, map[int]int64{0: 100}, -2, 100},
+		{"on, another member committed further", true, map[int]int64{0: 100}, 150, 150},
+	} {
+		c := &Consumer{o: Options{ResumeFromDurable: tc.resume}, marks: map[int]int64{}}
+		for p, m := range tc.marks {
+			c.marks[p] = m
+		}
+		if got := c.resumeAt(0, tc.offset); got != tc.want {
+			t.Errorf("%s: resumeAt = %d, want %d", tc.name, got, tc.want)
+		}
+	}
+}
