@@ -57,7 +57,7 @@ type IngestStats struct {
 	Records   int64 // read from Kafka
 	Realtime  int64 // records whose counters are in Redis
 	Flushed   int64 // records whose counters are in Redis and MongoDB
-	Committed int64 // records whose offsets were committed
+	Committed int64 // records whose offsets were marked durable (the consumer commits them)
 	// RealtimePageviews and Pageviews are the page views written to Redis,
 	// and to both stores.
 	RealtimePageviews int64

@@ -272,6 +272,9 @@ func (a *Archiver) Tick(ctx context.Context, c *tee.Claim) error {
 // Revoked closes every open part of the partition and marks it durable.
 func (a *Archiver) Revoked(_ context.Context, c *tee.Claim) error {
 	w := a.worker(c)
+	if w == nil || w.claim != c {
+		return nil // not assigned
+	}
 	a.mu.Lock()
 	delete(a.workers, c.Partition)
 	a.mu.Unlock()

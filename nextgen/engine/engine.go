@@ -125,6 +125,9 @@ func (e *Engine) Tick(_ context.Context, c *tee.Claim) error {
 // Revoked stops the partition's writer: the final flush and commit.
 func (e *Engine) Revoked(_ context.Context, c *tee.Claim) error {
 	p := e.partition(c)
+	if p == nil || p.claim != c {
+		return nil // not assigned (Assigned failed)
+	}
 	p.stop()
 	<-p.stopped
 	e.mu.Lock()

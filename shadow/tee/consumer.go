@@ -33,7 +33,8 @@ type Handler interface {
 	// (time-driven flushes).
 	Tick(ctx context.Context, c *Claim) error
 	// Revoked is the last call for c in its generation (rebalance, broker
-	// lost, shutdown): the final flush. Its ctx carries ShutdownTimeout.
+	// lost, shutdown): the final flush. Its ctx carries ShutdownTimeout. It
+	// is called even when Assigned failed.
 	// The consumer commits what it marked durable once it returns.
 	Revoked(ctx context.Context, c *Claim) error
 }
