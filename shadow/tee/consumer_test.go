@@ -3,6 +3,7 @@ package tee_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -204,5 +205,73 @@ func TestNewConsumerRejectsBadOptions(t *testing.T) {
 		if _, err := tee.NewConsumer(tc.o); err == nil {
 			t.Errorf("%s: no error", tc.name)
 		}
+	}
+}
+
+// failing fails its first Handle call (a store that was briefly away),
+// then records like recorder; or always, with a Fatal error.
+type failing struct {
+	*recorder
+	mu    sync.Mutex
+	fails int
+	fatal bool
+}
+
+func (f *failing) Handle(ctx context.Context, c *tee.Claim, batch []kafka.Message) error {
+	f.mu.Lock()
+	fail := f.fails > 0 || f.fatal
+	if f.fails > 0 {
+		f.fails--
+	}
+	f.mu.Unlock()
+	switch {
+	case f.fatal:
+		return &tee.Fatal{Err: fmt.Errorf("disk full")}
+	case fail:
+		return fmt.Errorf("store briefly away")
+	}
+	return f.recorder.Handle(ctx, c, batch)
+}
+
+// TestConsumerHandlerErrors: a handler error releases the partition, which
+// is taken again from its last commit (nothing lost, Run keeps going); a
+// Fatal error makes Run return it.
+func TestConsumerHandlerErrors(t *testing.T) {
+	cfg := testenv.Require(t, testenv.Kafka)
+	topic := testenv.Name("tee_err")
+	if err := (tee.Topic{Brokers: cfg.KafkaBrokers, Name: topic, Partitions: 2}).Ensure(testenv.Context(t, time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	produce(t, cfg.KafkaBrokers, topic, 0, 500)
+	o := tee.DefaultOptions()
+	o.Brokers, o.Topic, o.Group = cfg.KafkaBrokers, topic, testenv.Name("tee_err_group")
+	o.TickInterval, o.SessionTimeout = 100*time.Millisecond, 6*time.Second
+	o.Backoff = tee.Backoff{Min: 10 * time.Millisecond, Max: 100 * time.Millisecond}
+	h := &failing{recorder: newRecorder(), fails: 1}
+	o.Handler = h
+	reg := prometheus.NewRegistry()
+	o.Registerer = reg
+	c, stop := run(t, o)
+	waitFor(t, "all records handled after the failure", time.Minute, func() bool { d, _ := h.count(); return d == 500 })
+	if c.Generations() < 2 {
+		t.Errorf("generations %d: the failure should have released the partitions and joined again", c.Generations())
+	}
+	stop()
+
+	o.Group, o.Registerer = testenv.Name("tee_fatal_group"), nil
+	o.Handler = &failing{recorder: newRecorder(), fatal: true}
+	fc, err := tee.NewConsumer(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- fc.Run(context.Background()) }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "disk full") {
+			t.Fatalf("Run = %v, want the fatal error", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("Run did not return on a Fatal handler error")
 	}
 }
