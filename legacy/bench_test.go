@@ -44,7 +44,7 @@ func BenchmarkIngest(b *testing.B) {
 	var busy, reading time.Duration
 	for range b.N {
 		o := DefaultIngestOptions()
-		o.Brokers, o.Topic, o.GroupID, o.Customers = cfg.KafkaBrokers, cfg.Topic, testenv.Name("legacy_bench"), customers
+		o.Brokers, o.Topic, o.Group, o.Customers = cfg.KafkaBrokers, cfg.Topic, testenv.Name("legacy_bench"), customers
 		in, err := NewIngester(s, o)
 		if err != nil {
 			b.Fatal(err)
@@ -94,7 +94,7 @@ func BenchmarkIngestSustained(b *testing.B) {
 			b.Fatal(err)
 		}
 		o := DefaultIngestOptions()
-		o.Brokers, o.Topic, o.GroupID, o.Customers = cfg.KafkaBrokers, cfg.Topic, testenv.Name("legacy_bench"), customers
+		o.Brokers, o.Topic, o.Group, o.Customers = cfg.KafkaBrokers, cfg.Topic, testenv.Name("legacy_bench"), customers
 		in, err := NewIngester(s, o)
 		if err != nil {
 			b.Fatal(err)

@@ -23,7 +23,7 @@ import (
 func runIngester(t *testing.T, s *Store, cfg config.Config, group string, crash error) (*Ingester, func() error) {
 	t.Helper()
 	o := DefaultIngestOptions()
-	o.Brokers, o.Topic, o.GroupID, o.Customers = cfg.KafkaBrokers, cfg.Topic, group, testenv.Customers(t)
+	o.Brokers, o.Topic, o.Group, o.Customers = cfg.KafkaBrokers, cfg.Topic, group, testenv.Customers(t)
 	o.FlushInterval = 300 * time.Millisecond
 	in, err := NewIngester(s, o)
 	if err != nil {

@@ -36,7 +36,7 @@ SIGTERM closes every open part, commits and exits.`,
 			if err != nil {
 				return err
 			}
-			o.Brokers, o.Topic, o.Sink, o.Log, o.Registry = a.cfg.KafkaBrokers, a.cfg.Topic, sink, a.log, r.Registry()
+			o.Brokers, o.Topic, o.Sink, o.Logger, o.Registerer = a.cfg.KafkaBrokers, a.cfg.Topic, sink, a.log, r.Registry()
 			o.ShutdownTimeout = a.cfg.ShutdownTimeout
 			if withLedger {
 				o.Ledger = a.ledgerStore(r)

@@ -77,7 +77,7 @@ func (a *app) ledgerStore(r *component.Runner) *ledger.Lazy {
 func (a *app) ledgerRecorder(r *component.Runner, stage, writer string, every time.Duration) *ledger.Accumulator {
 	store := ledger.NewLazy(a.cfg.CassandraHosts, a.cfg.Keyspace)
 	acc := ledger.NewAccumulator()
-	rec := &ledger.Recorder{Acc: acc, Store: store, Stage: stage, Writer: ledger.WriterID(writer), Interval: every, Log: a.log}
+	rec := &ledger.Recorder{Acc: acc, Store: store, Stage: stage, Writer: ledger.WriterID(writer), Interval: every, Logger: a.log}
 	r.Go(component.Ledger, "ledger recorder", func(ctx context.Context) error {
 		defer store.Close()
 		return rec.Run(ctx)

@@ -52,7 +52,7 @@ func newLegacyIngestCmd(a *app, connect func(context.Context) (*legacy.Store, er
 				return err
 			}
 			o.Brokers, o.Topic, o.Customers = a.cfg.KafkaBrokers, a.cfg.Topic, customers
-			o.ShutdownTimeout, o.Registry, o.Log = a.cfg.ShutdownTimeout, r.Registry(), a.log
+			o.ShutdownTimeout, o.Registerer, o.Logger = a.cfg.ShutdownTimeout, r.Registry(), a.log
 			if withLedger {
 				o.Ledger = a.ledgerRecorder(r, ledger.StageLegacy, "legacy", ledgerEvery)
 			}
@@ -68,7 +68,7 @@ func newLegacyIngestCmd(a *app, connect func(context.Context) (*legacy.Store, er
 	}
 	f := cmd.Flags()
 	f.StringVar(&addr, "http-addr", "127.0.0.1:9181", "listen address for /metrics, /healthz and /readyz")
-	f.StringVar(&o.GroupID, "group", o.GroupID, "Kafka consumer group")
+	f.StringVar(&o.Group, "group", o.Group, "Kafka consumer group")
 	f.DurationVar(&o.FlushInterval, "flush-interval", o.FlushInterval, "how often the in-memory counters are flushed to Redis and MongoDB")
 	f.IntVar(&o.MaxBatch, "max-batch", o.MaxBatch, "flush early once this many page views are in memory")
 	ledgerFlags(f, &withLedger, &ledgerEvery, "ingested records")

@@ -36,6 +36,7 @@ func newNextgenCmd(a *app) *cobra.Command {
 func newNextgenRunCmd(a *app) *cobra.Command {
 	o := engine.DefaultOptions()
 	var addr string
+	var withLedger bool
 	var lookback, gcPercent int
 	cmd := &cobra.Command{
 		Use:   "run",
@@ -77,6 +78,9 @@ Run 'brooks migrate' first (keyspace, table, index templates).`,
 			}
 			o.Brokers, o.Topic, o.Customers, o.Raw, o.ES = a.cfg.KafkaBrokers, a.cfg.Topic, customers, raw, es
 			o.Logger, o.Registerer, o.ShutdownTimeout = a.log, r.Registry(), a.cfg.ShutdownTimeout
+			if withLedger {
+				o.Ledger = a.ledgerStore(r)
+			}
 			eng, err := engine.New(o)
 			if err != nil {
 				return usageError{err}
@@ -91,6 +95,7 @@ Run 'brooks migrate' first (keyspace, table, index templates).`,
 	f := cmd.Flags()
 	f.StringVar(&addr, "http-addr", "127.0.0.1:9184", "listen address for /metrics, /healthz and /readyz")
 	f.StringVar(&o.Group, "group", o.Group, "Kafka consumer group")
+	f.BoolVar(&withLedger, "ledger", true, "record the raw and rollup stages' per customer/hour counts and hashes in the Cassandra ledger, with the committed offsets")
 	f.DurationVar(&o.FlushInterval, "flush-interval", o.FlushInterval, "how often each partition writes its changed rollup documents and commits")
 	f.DurationVar(&o.DailyFlushInterval, "daily-flush-interval", o.DailyFlushInterval, "how often each partition writes its changed 1-day documents (they carry a day's visitor sets)")
 	f.DurationVar(&o.CatchUpFlushInterval, "catch-up-flush-interval", o.CatchUpFlushInterval, "flush interval while a partition is far behind its end")
