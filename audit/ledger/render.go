@@ -46,7 +46,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	verdict := "every stage agrees with its reference on every settled hour"
+	verdict := "all stages agree on every settled hour"
 	if r.Mismatched > 0 {
 		verdict = fmt.Sprintf("stages DISAGREE on %d settled hour(s)", r.Mismatched)
 	}

@@ -95,9 +95,11 @@ func Settled(h, now time.Time, grace time.Duration) bool {
 type CompareOptions struct {
 	Customer string
 	From, To time.Time
-	// Now is the report's clock; Wall the real one (zero: Now). Whether
-	// an hour has closed is judged at the earlier of the two: a clock set
-	// ahead cannot close a part the archiver still has open.
+	// Now is the report's clock: hours that ended Grace before it are
+	// judged. Wall is the real one (zero: Now): a stage's shortfall in an
+	// hour that has not closed by the earlier of the two clocks is
+	// not_closed and leaves the hour open, never loss: a clock set ahead
+	// cannot close a part the archiver still has open.
 	Now, Wall time.Time
 	// Grace: an hour settles this long after it ends.
 	Grace time.Duration
@@ -132,9 +134,9 @@ func Compare(customer string, hours Hours, from, to, now time.Time, grace time.D
 func CompareWith(hours Hours, o CompareOptions) *Report {
 	from, to := o.From.UTC(), o.To.UTC()
 	r := &Report{Customer: o.Customer, From: from, To: to, Now: o.Now.UTC(), Grace: o.Grace, MinSettled: max(o.MinSettled, 1), Notes: []string{}}
-	closedAt := o.Now
-	if !o.Wall.IsZero() && o.Wall.Before(closedAt) {
-		closedAt = o.Wall
+	wall := o.Now
+	if !o.Wall.IsZero() && o.Wall.Before(wall) {
+		wall = o.Wall
 	}
 	seen := map[string]bool{}
 	var keys []time.Time
@@ -153,9 +155,9 @@ func CompareWith(hours Hours, o CompareOptions) *Report {
 	}
 	sort.Slice(keys, func(i, j int) bool { return keys[i].Before(keys[j]) })
 	for _, h := range keys {
-		open := !Settled(h, closedAt, o.Grace)
+		open := !Settled(h, o.Now, o.Grace)
 		hr := compareHour(h.UTC(), hours[h], r.Stages, seen, func(stage string) bool {
-			return open || closedAt.Before(h.Add(time.Hour+o.Grace+o.Lags[stage]))
+			return open || wall.Before(h.Add(time.Hour+o.Grace+o.Lags[stage]))
 		})
 		switch {
 		case open || (onlyNotClosed(hr.Findings) && len(hr.Findings) > 0):
