@@ -45,7 +45,7 @@ customer, 3 inconclusive.`,
 			if err != nil {
 				return usageError{err}
 			}
-			if err := a.cfg.RequireState(); err != nil {
+			if err := a.cfg.RequireArchive(); err != nil {
 				return usageError{err}
 			}
 			root := a.cfg.Archive()

@@ -90,6 +90,26 @@ func (c *Config) Archive() string {
 	return filepath.Join(c.StateDir, "archive")
 }
 
+// RequireArchive fails, saying so, when the archive folder does not exist
+// (see RequireState): reading an archive must not create an empty one.
+func (c *Config) RequireArchive() error {
+	if c.ArchiveDir == "" {
+		if err := c.RequireState(); err != nil {
+			return err
+		}
+	}
+	fi, err := os.Stat(c.Archive())
+	switch {
+	case err == nil && fi.IsDir():
+		return nil
+	case err == nil:
+		return fmt.Errorf("archive %s is not a folder", c.Archive())
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("archive %s does not exist: no archiver (bin/brooks archive) has written to it; check BROOKS_STATE or --archive-dir", c.Archive())
+	}
+	return fmt.Errorf("archive: %w", err)
+}
+
 // RequireState fails, saying so, when the state folder does not exist: a
 // command reading state must not create an empty one and report on it.
 func (c *Config) RequireState() error {
