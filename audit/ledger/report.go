@@ -188,6 +188,15 @@ func CompareWith(hours Hours, o CompareOptions) *Report {
 	return r
 }
 
+// archiveComplete reports whether the archive holds every record the
+// collector acknowledged in the hour (same count and hash): then the
+// truth recomputed from it is complete, whatever the clock says.
+func archiveComplete(tallies map[string]Tally) bool {
+	a, aok := tallies[StageArchive]
+	c, cok := tallies[StageCollector]
+	return aok && cok && a == c
+}
+
 func onlyNotClosed(fs []Finding) bool {
 	for _, f := range fs {
 		if f.Kind != KindNotClosed {
@@ -277,7 +286,7 @@ func compareHour(h time.Time, tallies map[string]Tally, stages []string, inPerio
 		}
 		f := Finding{Stage: s, Reference: ref, Diff: t.Count - rt.Count}
 		switch {
-		case truthStage(ref) && t != rt && notClosed(StageArchive):
+		case truthStage(ref) && t != rt && notClosed(StageArchive) && !archiveComplete(tallies):
 			// The truth comes from archive parts that may still be open.
 			f.Kind = KindNotClosed
 			f.Message = fmt.Sprintf("%s: %+d against %s, archive not closed yet", s, f.Diff, ref)
