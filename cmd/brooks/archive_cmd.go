@@ -25,7 +25,7 @@ func newArchiveCmd(a *app) *cobra.Command {
 		Long: `archive consumes the raw-pixel topic in its own consumer group and writes
 {customer}/{YYYY-MM-DD}/{HH}/p{partition}-{firstOffset}.ndjson.gz parts with a
 .manifest.json each under the archive folder (--archive-dir, default
-STATE_DIR/archive). Offsets are committed only after the parts holding the
+$BROOKS_STATE/archive). Offsets are committed only after the parts holding the
 records are durable; each part's tally goes to the ledger (stage archive).
 SIGTERM closes every open part, commits and exits.`,
 		Args: cobra.NoArgs,

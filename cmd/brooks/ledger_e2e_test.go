@@ -152,7 +152,7 @@ func TestLedgerShowsLegacyDoubleCounts(t *testing.T) {
 	lhs := httptest.NewServer(lsrv)
 	defer lhs.Close()
 	from := start.Truncate(5 * time.Minute)
-	ans, err := query.NewClient(lhs.URL).Do(ctx, &query.Query{Customer: cust, Metrics: []string{query.Pageviews}, From: from, To: time.Now().Truncate(5*time.Minute).Add(5 * time.Minute), Interval: query.IntervalTotal})
+	ans, err := query.NewClient(lhs.URL).Do(ctx, &query.Query{Customer: cust, Metrics: []string{query.Pageviews}, From: from, To: time.Now().Truncate(5 * time.Minute).Add(5 * time.Minute), Interval: query.IntervalTotal})
 	if err != nil {
 		t.Fatal(err)
 	}
