@@ -98,6 +98,9 @@ func TestTwoLoadgenRunsAndCompare(t *testing.T) {
 		if code != 0 || m.Verdict != diff.VerdictMatch || m.Total.Compared == 0 {
 			t.Errorf("compare %s, settled: exit %d, verdict %s, %d compared, %d mismatches\n%s", cust, code, m.Verdict, m.Total.Compared, m.Total.Mismatches, textOf(t, args))
 		}
+		if cust == "acme.example" {
+			t.Logf("bin/brooks compare, settled:\n%s", textOf(t, append(args, "--now", to.Add(10*time.Minute).Format(time.RFC3339))))
+		}
 		if m.Total.Expected == 0 {
 			t.Errorf("compare %s: no cell explained by a rule; the posts-only rules were not applied", cust)
 		}
