@@ -1,13 +1,14 @@
 package ledger
 
-// This file: the reference each stage is compared with, and the comparison
-// of one hour.
 import (
 	"fmt"
 	"slices"
 	"sort"
 	"time"
 )
+
+// The reference each stage is compared with, and the comparison of one
+// hour; CompareWith (report.go) puts the hours together.
 
 // archiveComplete reports whether the archive holds every record the
 // collector acknowledged in the hour (same count and hash): then the
