@@ -52,6 +52,9 @@ shows a progress bar.`,
 				o.Seed = loadgen.NewSeed()
 			}
 			fmt.Fprintf(out, "loadgen: seed %d (repeat this run with --seed %d)\n", o.Seed, o.Seed)
+			if cmd.Flags().Changed("seed") {
+				fmt.Fprintln(cmd.ErrOrStderr(), "loadgen: warning: --seed sends the same event ids as any earlier run with this seed; if that run reached these systems, nextgen drops the repeats, legacy counts some twice, and the totals printed below match neither")
+			}
 			bar := progressBar(out, o)
 			if bar != nil {
 				o.Progress = func(acked, failed int) { _ = bar.Set(acked + failed) }
