@@ -123,7 +123,7 @@ by url per 5 minutes over the files' range. Every cell must be equal;
 legacy (served_by legacy) is expected to count post URLs only. Visitors
 are not checked (not additive over runs, approximate in legacy).
 Exit code: 0 equal, 1 a difference, 2 usage error, 3 nothing to check.`,
-		Example: `  bin/brooks loadgen check --expect .brooks/demo/expectations.jsonl --api http://127.0.0.1:8081`,
+		Example: `  bin/brooks loadgen check --expect "$(ls .brooks/demo/expectations-*.jsonl | paste -sd, -)" --api http://127.0.0.1:8081`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if len(paths) == 0 || api == "" {
