@@ -27,6 +27,9 @@ type Options struct {
 	Rules []Rule
 	// SampleCap is the number of samples kept per class; 0 keeps none.
 	SampleCap int
+	// MinCompared is the fewest compared (settled) cells for a verdict
+	// other than inconclusive; values below 1 count as 1.
+	MinCompared int
 	// LeftName and RightName name the sides in reports; default the
 	// Results' names, then "left" and "right".
 	LeftName, RightName string
@@ -41,7 +44,7 @@ const (
 // DefaultOptions returns Options with DefaultSettleDelay and
 // DefaultSampleCap, no rules, default tolerances and the wall clock.
 func DefaultOptions() Options {
-	return Options{SettleDelay: DefaultSettleDelay, SampleCap: DefaultSampleCap}
+	return Options{SettleDelay: DefaultSettleDelay, SampleCap: DefaultSampleCap, MinCompared: DefaultMinCompared}
 }
 
 // CompareAnswers normalises two answers to the same query and compares

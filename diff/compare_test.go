@@ -148,7 +148,7 @@ func TestCompareClasses(t *testing.T) {
 					t.Errorf("sample (-want +got):\n%s", d)
 				}
 			}
-			if rep.OK() != (rep.Summary.Mismatches == 0) || (rep.Verdict() == VerdictMatch) != rep.OK() {
+			if rep.Verdict() != Judge(rep.Summary.Compared, rep.Summary.Mismatches, 1) || (rep.Verdict() == VerdictMatch) != rep.OK() {
 				t.Errorf("verdict %s inconsistent with %d mismatches", rep.Verdict(), rep.Summary.Mismatches)
 			}
 		})

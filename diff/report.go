@@ -11,12 +11,6 @@ import (
 // changes meaning or goes away (adding fields keeps it).
 const Schema = "brooks.diff/v1"
 
-// Verdicts of a report.
-const (
-	VerdictMatch    = "match"
-	VerdictMismatch = "mismatch"
-)
-
 // Report is the outcome of a comparison. Its JSON form is documented in
 // README.md.
 type Report struct {
@@ -84,7 +78,13 @@ type Tally struct {
 
 // Summary is the overall tally and verdict.
 type Summary struct {
-	Verdict string `json:"verdict"`
+	Verdict Verdict `json:"verdict"`
+	// MinCompared is the minimum of compared cells for a verdict other
+	// than inconclusive.
+	MinCompared int `json:"min_compared"`
+	// Reason says, for an inconclusive verdict, what was missing and what
+	// to do; empty otherwise.
+	Reason string `json:"reason,omitempty"`
 	Tally
 }
 
@@ -128,11 +128,12 @@ type Samples struct {
 	Unsettled       []Sample `json:"unsettled"`
 }
 
-// OK reports whether the comparison found no mismatch.
-func (r *Report) OK() bool { return r.Summary.Mismatches == 0 }
+// OK reports whether the verdict is match: no mismatch, and at least
+// Options.MinCompared cells compared.
+func (r *Report) OK() bool { return r.Summary.Verdict == VerdictMatch }
 
-// Verdict is VerdictMatch or VerdictMismatch.
-func (r *Report) Verdict() string { return r.Summary.Verdict }
+// Verdict is VerdictMatch, VerdictMismatch or VerdictInconclusive.
+func (r *Report) Verdict() Verdict { return r.Summary.Verdict }
 
 // Count returns the number of cells in a class.
 func (r *Report) Count(c Class) int { return tallyOf(&r.Summary.Tally, c) }
@@ -195,9 +196,10 @@ func (c *comparer) report() *Report {
 	if rep.Query.Customer == "" {
 		rep.Query.Customer = r.Customer
 	}
-	rep.Summary.Verdict = VerdictMatch
-	if rep.Summary.Mismatches > 0 {
-		rep.Summary.Verdict = VerdictMismatch
+	rep.Summary.MinCompared = max(c.opts.MinCompared, 1)
+	rep.Summary.Verdict = Judge(rep.Summary.Compared, rep.Summary.Mismatches, rep.Summary.MinCompared)
+	if rep.Summary.Verdict == VerdictInconclusive {
+		rep.Summary.Reason = inconclusiveReason(&rep.Summary, c.opts.SettleDelay, rep.SettledBefore)
 	}
 	for i, m := range c.metrics {
 		rep.ByMetric[i] = MetricTally{Metric: m, Tally: makeTally(c.byMetric[i])}
@@ -242,4 +244,17 @@ func (c *comparer) report() *Report {
 func jsonList(s []string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
+}
+
+// inconclusiveReason says what was missing and what to do.
+func inconclusiveReason(s *Summary, settle time.Duration, settledBefore time.Time) string {
+	switch {
+	case s.Cells == 0:
+		return "no cells on either side: both answers are empty; check the customer and choose a range with traffic"
+	case s.Compared == 0:
+		return fmt.Sprintf("no settled cells (%d unsettled): choose a range that ended more than %s ago (before %s)",
+			s.Unsettled, settle, settledBefore.UTC().Format(time.RFC3339))
+	}
+	return fmt.Sprintf("compared %d cells, fewer than the minimum %d (%d unsettled): choose a longer range that ended more than %s ago, or lower --min-compared",
+		s.Compared, s.MinCompared, s.Unsettled, settle)
 }

@@ -82,7 +82,7 @@ func TestReportSchema(t *testing.T) {
 		{"report", doc, []string{"by_metric", "left", "now", "query", "right", "rules", "samples", "schema", "settle_delay", "settled_before", "summary", "warnings"}},
 		{"query", doc["query"], []string{"customer", "from", "interval", "to"}},
 		{"side", doc["left"], []string{"approximate", "cells", "metrics", "name", "only_metrics", "series", "served_by"}},
-		{"summary", doc["summary"], append(slices.Clone(tally), "verdict")},
+		{"summary", doc["summary"], append(slices.Clone(tally), "verdict", "min_compared")},
 		{"by_metric", doc["by_metric"].([]any)[0], append(slices.Clone(tally), "metric")},
 		{"rule", doc["rules"].([]any)[2], []string{"effect", "expired", "expires", "hits", "id", "reason"}},
 		{"samples", doc["samples"], []string{"expected", "missing_left", "missing_right", "unsettled", "value_drift", "within_tolerance"}},

@@ -29,6 +29,9 @@ type Scope struct {
 	// Dimensions maps a dimension to the values covered; a series without
 	// the dimension is not covered.
 	Dimensions map[string][]string
+	// Without lists dimensions the series must not have: [url] covers
+	// site-level series (no group, or grouped by other dimensions) only.
+	Without []string
 	// URL, when set, must match the series' normalised url dimension;
 	// URLExclude, when set, must not. Either one needs the url dimension.
 	URL        *regexp.Regexp
@@ -104,6 +107,11 @@ func (r *Rule) Validate() error {
 func (s *Scope) coversSeries(customer string, dims map[string]string) bool {
 	if len(s.Customers) > 0 && !slices.Contains(s.Customers, customer) {
 		return false
+	}
+	for _, d := range s.Without {
+		if _, ok := dims[d]; ok {
+			return false
+		}
 	}
 	for d, vals := range s.Dimensions {
 		v, ok := dims[d]

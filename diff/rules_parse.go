@@ -179,6 +179,13 @@ func parseScope(n *yaml.Node, where string, s *Scope) error {
 				s.Dimensions[d] = vals
 				return err
 			})
+		case "without":
+			s.Without, err = stringList(v, where, field)
+			for _, d := range s.Without {
+				if err == nil && !slices.Contains(query.Dimensions, d) {
+					err = fieldErr(where, field, v, fmt.Sprintf("unknown dimension %q (known: %s)", d, strings.Join(query.Dimensions, ", ")))
+				}
+			}
 		case "url", "url_exclude":
 			var p string
 			var re *regexp.Regexp
@@ -197,7 +204,7 @@ func parseScope(n *yaml.Node, where string, s *Scope) error {
 		case "to":
 			s.To, err = timeField(v, where, field)
 		default:
-			err = fieldErr(where, field, v, "unknown field (want customers, metrics, dimensions, url, url_exclude, from, to)")
+			err = fieldErr(where, field, v, "unknown field (want customers, metrics, dimensions, without, url, url_exclude, from, to)")
 		}
 		return err
 	})

@@ -187,3 +187,27 @@ func TestLoadConfigNamesFile(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+func TestScopeWithout(t *testing.T) {
+	rules, err := ParseRules([]byte("rules:\n  - {id: site, reason: legacy counts posts only, effect: left_lower, scope: {without: [url]}}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &rules[0].Scope
+	tests := []struct {
+		dims map[string]string
+		want bool
+	}{
+		{map[string]string{}, true},
+		{map[string]string{"referrer_category": "search"}, true},
+		{map[string]string{"url": "https://acme.example/post/1"}, false},
+	}
+	for _, tt := range tests {
+		if got := s.coversSeries("acme.example", tt.dims); got != tt.want {
+			t.Errorf("coversSeries(%v) = %v, want %v", tt.dims, got, tt.want)
+		}
+	}
+	if _, err := ParseRules([]byte("rules:\n  - {id: x, reason: y, effect: any, scope: {without: [colour]}}\n")); err == nil || !strings.Contains(err.Error(), `unknown dimension "colour"`) {
+		t.Errorf("bad without: %v", err)
+	}
+}

@@ -13,13 +13,6 @@ import (
 	"github.com/brooksdata/brooks/query"
 )
 
-// Exit codes of `brooks diff`.
-const (
-	ExitOK       = 0 // every cell matched, within tolerance, expected or unsettled
-	ExitMismatch = 1 // at least one missing_left, missing_right or value_drift
-	ExitUsage    = 2 // bad flags, unreadable or invalid input
-)
-
 // RunOptions are the flags of `brooks diff`.
 type RunOptions struct {
 	RulesFile string        // --rules: rules and tolerances (YAML); "" = none
@@ -27,21 +20,26 @@ type RunOptions struct {
 	Settle    time.Duration // --settle
 	Format    string        // --format: "text" or "json"
 	SampleCap int           // --sample-cap
+	// MinCompared (--min-compared): fewer compared cells is INCONCLUSIVE.
+	MinCompared int
 }
 
 // DefaultRunOptions are the flag defaults.
 func DefaultRunOptions() RunOptions {
-	return RunOptions{Settle: DefaultSettleDelay, Format: "text", SampleCap: DefaultSampleCap}
+	return RunOptions{Settle: DefaultSettleDelay, Format: "text", SampleCap: DefaultSampleCap, MinCompared: DefaultMinCompared}
 }
 
 // Options turns the flags into comparison Options, loading the rules file.
 func (o RunOptions) Options() (Options, error) {
-	opts := Options{SettleDelay: o.Settle, SampleCap: o.SampleCap}
+	opts := Options{SettleDelay: o.Settle, SampleCap: o.SampleCap, MinCompared: o.MinCompared}
 	if o.Format != "text" && o.Format != "json" {
 		return opts, fmt.Errorf("--format: %q is not text or json", o.Format)
 	}
 	if o.Settle < 0 {
 		return opts, fmt.Errorf("--settle: %s is negative", o.Settle)
+	}
+	if o.MinCompared < 1 {
+		return opts, fmt.Errorf("--min-compared: %d is less than 1 (comparing nothing proves nothing)", o.MinCompared)
 	}
 	if o.SampleCap < 0 {
 		return opts, fmt.Errorf("--sample-cap: %d is negative", o.SampleCap)
@@ -64,7 +62,8 @@ func (o RunOptions) Options() (Options, error) {
 }
 
 // RunFiles compares two saved answers (JSON files), writes the report to w
-// and returns the exit code. A non-nil error comes with ExitUsage and says
+// and returns the exit code of its verdict (ExitOK, ExitMismatch,
+// ExitInconclusive). A non-nil error comes with ExitUsage and says
 // which flag or file is at fault.
 func RunFiles(w io.Writer, leftPath, rightPath string, o RunOptions) (int, error) {
 	opts, err := o.Options()
@@ -99,10 +98,7 @@ func RunFiles(w io.Writer, leftPath, rightPath string, o RunOptions) (int, error
 	if err != nil {
 		return ExitUsage, fmt.Errorf("write report: %w", err)
 	}
-	if !rep.OK() {
-		return ExitMismatch, nil
-	}
-	return ExitOK, nil
+	return rep.Summary.Verdict.ExitCode(), nil
 }
 
 // LoadAnswer reads a saved answer: the JSON body of a 200 from POST

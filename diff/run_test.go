@@ -1,8 +1,10 @@
 package diff
 
 import (
+	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -93,5 +95,66 @@ func TestRunFilesWriteError(t *testing.T) {
 	code, err := RunFiles(failWriter{}, "testdata/legacy.json", "testdata/legacy.json", DefaultRunOptions())
 	if code != ExitUsage || err == nil {
 		t.Errorf("code %d err %v", code, err)
+	}
+}
+
+// TestRunFilesREADMEExample is the top README's example: today's totals
+// from both APIs, compared during the day. No cell has settled (the one
+// total bucket ends at midnight), so the verdict is inconclusive, never
+// match, and the report says what to do.
+func TestRunFilesREADMEExample(t *testing.T) {
+	dir := t.TempDir()
+	q := `{"customer":"acme.example","metrics":["pageviews"],"group_by":["url"],"from":"2026-11-25T00:00:00Z","to":"2026-11-26T00:00:00Z","interval":"total","order_by":"-pageviews","limit":5}`
+	write := func(name, servedBy, series string) string {
+		p := filepath.Join(dir, name)
+		body := `{"served_by":"` + servedBy + `","query":` + q + `,"series":[` + series + `]}`
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	pt := func(url string, n int) string {
+		return `{"key":{"url":"` + url + `"},"points":[{"t":"2026-11-25T00:00:00Z","pageviews":` + strconv.Itoa(n) + `}]}`
+	}
+	left := write("legacy.json", "legacy", pt("https://acme.example/post/1", 10)+","+pt("https://acme.example/post/2", 7))
+	right := write("nextgen.json", "nextgen", pt("https://acme.example/post/1", 12)+","+pt("https://acme.example/post/2", 7)+","+pt("https://acme.example/about", 3))
+	for _, format := range []string{"text", "json"} {
+		t.Run(format, func(t *testing.T) {
+			o := DefaultRunOptions()
+			o.Now, o.Format = "2026-11-25T15:00:00Z", format
+			var out strings.Builder
+			code, err := RunFiles(&out, left, right, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if code != ExitInconclusive {
+				t.Errorf("exit code %d, want %d (inconclusive)\n%s", code, ExitInconclusive, out.String())
+			}
+			want := []string{"verdict: INCONCLUSIVE", "no settled cells", "choose a range that ended more than 10m0s ago"}
+			if format == "json" {
+				want = []string{`"verdict": "inconclusive"`, `"reason": "no settled cells`}
+			}
+			for _, w := range want {
+				if !strings.Contains(out.String(), w) {
+					t.Errorf("report lacks %q:\n%s", w, out.String())
+				}
+			}
+		})
+	}
+	// The same answers a day later: settled, and the drift is a mismatch.
+	o := DefaultRunOptions()
+	o.Now = "2026-11-26T15:00:00Z"
+	if code, err := RunFiles(io.Discard, left, right, o); err != nil || code != ExitMismatch {
+		t.Errorf("settled: code %d, err %v; want %d", code, err, ExitMismatch)
+	}
+	// A minimum above what was compared is inconclusive too.
+	o = DefaultRunOptions()
+	o.Now, o.RulesFile = "2026-11-26T15:00:00Z", ""
+	if code, _ := RunFiles(io.Discard, left, left, o); code != ExitOK {
+		t.Errorf("self-compare: code %d, want 0", code)
+	}
+	o.MinCompared = 3
+	if code, _ := RunFiles(io.Discard, left, left, o); code != ExitInconclusive {
+		t.Errorf("2 cells compared, minimum 3: code %d, want %d", code, ExitInconclusive)
 	}
 }

@@ -19,7 +19,10 @@ func (r *Report) Text(w io.Writer) error {
 	ew.printf("brooks diff: %s (left) vs %s (right)\n", r.Left.Name, r.Right.Name)
 	ew.printf("query: %s, %s buckets, %s .. %s\n", r.Query.Customer, r.Query.Interval, fmtTime(r.Query.From), fmtTime(r.Query.To))
 	ew.printf("now %s, settle %s: buckets ending after %s not compared\n", fmtTime(r.Now), r.SettleDelay, fmtTime(r.SettledBefore))
-	ew.printf("verdict: %s\n", strings.ToUpper(s.Verdict))
+	ew.printf("verdict: %s\n", s.Verdict.Upper())
+	if s.Reason != "" {
+		ew.printf("why: %s\n", s.Reason)
+	}
 	ew.printf("compared %d of %d cells, match rate %s, %d mismatches\n\n", s.Compared, s.Cells, percent(s.MatchRate), s.Mismatches)
 
 	tw := tabwriter.NewWriter(ew, 2, 4, 2, ' ', tabwriter.AlignRight)

@@ -31,10 +31,12 @@ type IngestOptions struct {
 	MaxBatch int
 	// ShutdownTimeout bounds the last flush and commit after ctx ends.
 	ShutdownTimeout time.Duration
-	// Ledger, when set, gets a tally (customer, hour, eid) of every record
+	// Ledger, when set, gets a tally (customer, hour, eid) of every page
+	// view legacy counted (post page views it did not drop as duplicates)
 	// once its flush reached both stores: the legacy stage of the audit
-	// ledger. A record read again after a crash is tallied again, which is
-	// how the ledger shows legacy's double counts.
+	// ledger, compared with the archive's distinct post page views. A
+	// retry of an old event id, or a record read again after a crash, is
+	// tallied again, which is how the ledger shows legacy's double counts.
 	Ledger *ledger.Accumulator
 	// Registerer, when set, gets the ingester's metrics.
 	Registerer prometheus.Registerer

@@ -24,9 +24,6 @@ func (in *Ingester) add(w *window, c *tee.Claim, m kafka.Message) {
 		in.m.ignored.WithLabelValues(ReasonBadRecord).Inc()
 		return
 	}
-	if in.opts.Ledger != nil {
-		w.ledger.Add(e.Customer, e.ReceivedAt, e.EID)
-	}
 	pv, reason := ClassifyEvent(in.opts.Customers, &e)
 	if reason == "" && in.dedup.seen(pv.EID) {
 		reason = ReasonDuplicate
@@ -37,6 +34,9 @@ func (in *Ingester) add(w *window, c *tee.Claim, m kafka.Message) {
 	}
 	w.batch.Add(pv)
 	in.m.counted.WithLabelValues(pv.Customer).Inc()
+	if in.opts.Ledger != nil { // what legacy counted, not what it received
+		w.ledger.Add(e.Customer, e.ReceivedAt, e.EID)
+	}
 }
 
 // flight is a realtime write running beside the consumption.

@@ -3,6 +3,8 @@ package loadgen
 import (
 	"bytes"
 	"context"
+	cryptorand "crypto/rand"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	json "github.com/goccy/go-json"
@@ -43,6 +45,20 @@ type Options struct {
 	// MaxRetries per request on 503 or a network error (default 20).
 	MaxRetries int
 	Client     *http.Client
+	// Progress, when set, is called after every request with the events
+	// acknowledged and failed so far (for a progress bar); calls are
+	// serialised.
+	Progress func(acked, failed int)
+}
+
+// NewSeed returns a fresh random seed: a run with it sends event ids no
+// earlier run sent. Print it; the same seed sends the same events again.
+func NewSeed() uint64 {
+	var b [8]byte
+	if _, err := cryptorand.Read(b[:]); err != nil {
+		return uint64(time.Now().UnixNano())
+	}
+	return binary.LittleEndian.Uint64(b[:]) >> 1 // fits an int64 for JSON readers
 }
 
 // Report says what a run did.
@@ -134,6 +150,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		}
 	}()
 	var mu sync.Mutex
+	acked := 0
 	lat := map[string][]time.Duration{}
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -157,10 +174,14 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 						rep.Expectations.Straddled++
 					}
 				}
-				mu.Unlock()
 				if res.err == nil {
 					rep.Expectations.Record(res.bucket, chunk)
+					acked += len(chunk)
 				}
+				if o.Progress != nil {
+					o.Progress(acked, rep.Failed)
+				}
+				mu.Unlock()
 			}
 		}()
 	}

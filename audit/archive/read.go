@@ -131,9 +131,20 @@ type VerifyReport struct {
 	Events   int64  `json:"events"`
 	Bytes    int64  `json:"bytes"`
 	// Tallies are recomputed from the files' content, per hour.
-	Tallies  map[ledger.Key]ledger.Tally `json:"-"`
-	Problems []Problem                   `json:"problems"`
-	Orphans  []string                    `json:"orphans"`
+	Tallies map[ledger.Key]ledger.Tally `json:"-"`
+	// Hours are the Tallies in hour order, as JSON shows them: compare
+	// them with `bin/brooks ledger` (stage archive).
+	Hours    []HourTally `json:"hours"`
+	Problems []Problem   `json:"problems"`
+	Orphans  []string    `json:"orphans"`
+}
+
+// HourTally is one hour's tally recomputed from the files; the hash is 16
+// hex digits (a uint64 does not survive JSON readers that use doubles).
+type HourTally struct {
+	Hour   time.Time `json:"hour"`
+	Events int64     `json:"events"`
+	Hash   string    `json:"eid_hash"`
 }
 
 // OK reports whether every part matched its manifest.
@@ -191,6 +202,11 @@ func Verify(ctx context.Context, sink Sink, customer string, from, to time.Time)
 		cur := rep.Tallies[k]
 		cur.Merge(t)
 		rep.Tallies[k] = cur
+	}
+	rep.Hours = []HourTally{}
+	for _, k := range ledger.SortedKeys(rep.Tallies) {
+		t := rep.Tallies[k]
+		rep.Hours = append(rep.Hours, HourTally{Hour: k.Hour, Events: t.Count, Hash: HashHex(t.Hash)})
 	}
 	return rep, nil
 }

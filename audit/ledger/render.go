@@ -15,7 +15,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	fmt.Fprintf(w, "ledger of %s, %s to %s UTC (an hour settles %s after it ends)\n",
 		r.Customer, r.From.Format("2006-01-02 15:04"), r.To.Format("2006-01-02 15:04"), r.Grace)
 	if len(r.Hours) == 0 {
-		_, err := fmt.Fprintln(w, "no ledger entries in this period")
+		_, err := fmt.Fprintf(w, "no ledger entries in this period\nverdict: %s\nwhy: %s\n", r.Verdict.Upper(), r.Reason)
 		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -47,10 +47,17 @@ func (r *Report) WriteText(w io.Writer) error {
 		return err
 	}
 	verdict := "all stages agree on every settled hour"
-	if !r.OK() {
+	if r.Mismatched > 0 {
 		verdict = fmt.Sprintf("stages DISAGREE on %d settled hour(s)", r.Mismatched)
 	}
-	_, err := fmt.Fprintf(w, "%d hour(s) with entries: %d settled, %d open; %s\n", len(r.Hours), r.Settled, r.Open, verdict)
+	fmt.Fprintf(w, "%d hour(s) with entries: %d settled, %d open; %s\n", len(r.Hours), r.Settled, r.Open, verdict)
+	for _, n := range r.Notes {
+		fmt.Fprintf(w, "note: %s\n", n)
+	}
+	_, err := fmt.Fprintf(w, "verdict: %s\n", r.Verdict.Upper())
+	if err == nil && r.Reason != "" {
+		_, err = fmt.Fprintf(w, "why: %s\n", r.Reason)
+	}
 	return err
 }
 

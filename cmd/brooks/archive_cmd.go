@@ -1,13 +1,9 @@
 package main
 
 import (
-	"fmt"
-	"time"
-
 	"github.com/spf13/cobra"
 
 	"github.com/brooksdata/brooks/audit/archive"
-	"github.com/brooksdata/brooks/audit/ledger"
 	"github.com/brooksdata/brooks/internal/component"
 )
 
@@ -23,7 +19,7 @@ func newArchiveCmd(a *app) *cobra.Command {
 		Long: `archive consumes the raw-pixel topic in its own consumer group and writes
 {customer}/{YYYY-MM-DD}/{HH}/p{partition}-{firstOffset}.ndjson.gz parts with a
 .manifest.json each under the archive folder (--archive-dir, default
-STATE_DIR/archive). Offsets are committed only after the parts holding the
+$BROOKS_STATE/archive). Offsets are committed only after the parts holding the
 records are durable; each part's tally goes to the ledger (stage archive).
 SIGTERM closes every open part, commits and exits.`,
 		Args: cobra.NoArgs,
@@ -64,85 +60,4 @@ SIGTERM closes every open part, commits and exits.`,
 	f.DurationVar(&o.LedgerReplay, "ledger-replay", o.LedgerReplay, "at start, record again in the ledger the parts closed this recently (0: off)")
 	cmd.AddCommand(newArchiveVerifyCmd(a))
 	return cmd
-}
-
-// newArchiveVerifyCmd is `brooks archive verify`: re-read parts and check
-// them against their manifests.
-func newArchiveVerifyCmd(a *app) *cobra.Command {
-	var customer, from, to, format string
-	cmd := &cobra.Command{
-		Use:   "verify",
-		Short: "Re-read archived parts and check size, sha256, record count and event-id hash against their manifests",
-		Long: `verify re-reads every part of the period (default: the last 24 hours) and
-checks it against its manifest. It prints, per hour, the tally recomputed from
-the files (compare with 'brooks ledger'), every problem found, and parts
-without a manifest (left by a crash; not part of the archive).
-Exit code: 0 all parts match, 1 a problem was found, 2 usage error.`,
-		Example: `  brooks archive verify --customer acme.example --from 2026-11-25T00:00:00Z --to 2026-11-26T00:00:00Z`,
-		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if format != "text" && format != "json" {
-				return usageError{fmt.Errorf("--format %q: want text or json", format)}
-			}
-			now := time.Now()
-			fromT, toT, err := period(from, to, now)
-			if err != nil {
-				return usageError{err}
-			}
-			sink, err := archive.NewLocal(a.cfg.Archive())
-			if err != nil {
-				return err
-			}
-			customers := []string{customer}
-			if customer == "" {
-				if customers, err = archive.Customers(cmd.Context(), sink); err != nil {
-					return err
-				}
-			}
-			out := cmd.OutOrStdout()
-			bad := 0
-			for _, c := range customers {
-				rep, err := archive.Verify(cmd.Context(), sink, c, fromT, toT)
-				if err != nil {
-					return err
-				}
-				if format == "json" {
-					if err := writeJSON(out, rep); err != nil {
-						return err
-					}
-				} else {
-					printVerify(out, rep)
-				}
-				bad += len(rep.Problems)
-			}
-			if bad > 0 {
-				return exitCode(1)
-			}
-			return nil
-		},
-	}
-	f := cmd.Flags()
-	f.StringVar(&customer, "customer", "", "customer id (default: every customer in the archive)")
-	f.StringVar(&from, "from", "24h", "start, RFC 3339 or a duration ago")
-	f.StringVar(&to, "to", "", "end (exclusive), RFC 3339 or a duration ago (default: now)")
-	f.StringVar(&format, "format", "text", "output format: text or json")
-	return cmd
-}
-
-// period parses --from/--to ("" to means now).
-func period(from, to string, now time.Time) (time.Time, time.Time, error) {
-	f, err := ledger.ParseTime(from, now)
-	if err != nil {
-		return f, f, fmt.Errorf("--from: %w", err)
-	}
-	t := now.UTC()
-	if to != "" {
-		if t, err = ledger.ParseTime(to, now); err != nil {
-			return f, t, fmt.Errorf("--to: %w", err)
-		}
-	}
-	if !f.Before(t) {
-		return f, t, fmt.Errorf("--from %s is not before --to %s", f.Format(time.RFC3339), t.Format(time.RFC3339))
-	}
-	return f, t, nil
 }

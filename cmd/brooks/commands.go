@@ -12,6 +12,7 @@ func commands(a *app) []*cobra.Command {
 		newArchiveCmd(a),
 		newLedgerCmd(a),
 		newDiffCmd(),
+		newCompareCmd(a),
 		newNextgenCmd(a),
 	}
 }

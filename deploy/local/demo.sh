@@ -6,12 +6,19 @@
 #   deploy/local/demo.sh down   stop the components this script started
 #
 # Environment: BROOKS_STATE (default <repo>/.brooks), DEMO_SECONDS (traffic
-# duration, default 60), DEMO_RATE (events/s, default 2000).
+# duration, default 60), DEMO_RATE (events/s, default 2000), DEMO_SEED
+# (default: loadgen picks a fresh seed per run and prints it; set it to
+# repeat a run's events exactly).
+#
+# Every run writes its own expectations file, $BROOKS_STATE/demo/
+# expectations-<time>.jsonl; 'bin/brooks loadgen check' sums all of them.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 BROOKS_STATE=${BROOKS_STATE:-$root/.brooks}
+case $BROOKS_STATE in /*) ;; *) BROOKS_STATE=$root/$BROOKS_STATE ;; esac
+export BROOKS_STATE
 run=$BROOKS_STATE/demo
 bin=$root/bin/brooks
 mkdir -p "$run"
@@ -66,15 +73,22 @@ up() {
   for c in "${started[@]}"; do
     wait_healthy "${c%%|*}" "${c#*|}"
   done
-  local secs=${DEMO_SECONDS:-60} rate=${DEMO_RATE:-2000}
-  echo "demo: sending ${secs}s of traffic at ${rate} events/s (seed 1) ..."
-  "$bin" loadgen --target http://127.0.0.1:8080 --duration "${secs}s" --rate "$rate" --seed 1 --expect "$run/expectations.jsonl"
+  local secs=${DEMO_SECONDS:-60} rate=${DEMO_RATE:-2000} seed=() exp
+  exp=$run/expectations-$(date -u +%Y%m%dT%H%M%SZ).jsonl
+  [[ -n ${DEMO_SEED:-} ]] && seed=(--seed "$DEMO_SEED")
+  echo "demo: sending ${secs}s of traffic at ${rate} events/s ..."
+  "$bin" loadgen --target http://127.0.0.1:8080 --duration "${secs}s" --rate "$rate" "${seed[@]}" --expect "$exp"
+  local all
+  all=$(ls "$run"/expectations-*.jsonl | paste -sd, -)
   cat <<EOT
 
 Brooks is running. Where to look:
   collector      http://127.0.0.1:8080/metrics   (accepted/rejected pixels)
   send a pixel   curl -i 'http://127.0.0.1:8080/i?aid=acme.example&e=pv&url=https://acme.example/post/1'
-  expectations   $run/expectations.jsonl   (loadgen's exact counts)
+  expectations   $exp   (this run's exact counts)
+  check          $bin loadgen check --expect $all --api http://127.0.0.1:8082
+                 (every demo run's expectations against nextgen; :8081 for legacy, posts only)
+  compare        $bin compare --customer acme.example   (legacy vs nextgen, the hour that ended 10 minutes ago)
   logs           $run/*.log
 EOT
   if has_cmd archive; then

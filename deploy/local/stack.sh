@@ -16,7 +16,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 BROOKS_STATE=${BROOKS_STATE:-$(cd "$here/../.." && pwd)/.brooks}
-case $BROOKS_STATE in /*) ;; *) BROOKS_STATE=$PWD/$BROOKS_STATE ;; esac
+case $BROOKS_STATE in /*) ;; *) BROOKS_STATE=$(cd "$here/../.." && pwd)/$BROOKS_STATE ;; esac # relative: to the repository root, as bin/brooks
 export BROOKS_STATE
 
 usage() {

@@ -2,12 +2,20 @@
 // customers exist, where state lives. Values come from, in rising priority,
 // the defaults (the local stack of deploy/local), an optional YAML file,
 // BROOKS_* environment variables and command-line flags.
+//
+// Relative paths (state, customers_file, archive_dir) never depend on the
+// current folder: Load resolves them against the Brooks root (see
+// FindRoot), so `bin/brooks` run from anywhere uses the same state.
 package config
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -34,12 +42,16 @@ type Config struct {
 	IndexPrefix     string        `yaml:"index_prefix" help:"prefix of Brooks' Elasticsearch indices"`
 	ElasticRefresh  time.Duration `yaml:"elastic_refresh" help:"refresh interval of the rollup indices, set by migrate: how soon written rollups are searchable (1s costs Elasticsearch about 3x the CPU per event of 5s)"`
 	CustomersFile   string        `yaml:"customers_file" help:"customers YAML file (see pixel.ParseCustomers)"`
-	StateDir        string        `yaml:"state_dir" help:"local state folder (archive, reports)"`
-	ArchiveDir      string        `yaml:"archive_dir" help:"raw-log archive folder (default STATE_DIR/archive)"`
+	StateDir        string        `yaml:"state" help:"local state folder (server installs, archive, demo logs); relative to the Brooks root"`
+	ArchiveDir      string        `yaml:"archive_dir" help:"raw-log archive folder (default STATE/archive)"`
 	LogLevel        string        `yaml:"log_level" help:"log level: debug, info, warn, error"`
 	LogFormat       string        `yaml:"log_format" help:"log format: text or json"`
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout" help:"how long a component may take to flush on SIGTERM"`
 	APITokensFile   string        `yaml:"api_tokens_file" help:"file of bearer tokens, one a line, that every HTTP endpoint but /healthz, /readyz and the tracker endpoints requires (empty: endpoints are open, on loopback only)"`
+
+	// Root is the Brooks root relative paths were resolved against (see
+	// FindRoot); "" when every path was absolute.
+	Root string `yaml:"-"`
 }
 
 // esRefreshDefault is the rollup indices' refresh interval (see
@@ -76,7 +88,42 @@ func (c *Config) Archive() string {
 	if c.ArchiveDir != "" {
 		return c.ArchiveDir
 	}
-	return c.StateDir + "/archive"
+	return filepath.Join(c.StateDir, "archive")
+}
+
+// RequireArchive fails, saying so, when the archive folder does not exist
+// (see RequireState): reading an archive must not create an empty one.
+func (c *Config) RequireArchive() error {
+	if c.ArchiveDir == "" {
+		if err := c.RequireState(); err != nil {
+			return err
+		}
+	}
+	fi, err := os.Stat(c.Archive())
+	switch {
+	case err == nil && fi.IsDir():
+		return nil
+	case err == nil:
+		return fmt.Errorf("archive %s is not a folder", c.Archive())
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("archive %s does not exist: no archiver (bin/brooks archive) has written to it; check BROOKS_STATE or --archive-dir", c.Archive())
+	}
+	return fmt.Errorf("archive: %w", err)
+}
+
+// RequireState fails, saying so, when the state folder does not exist: a
+// command reading state must not create an empty one and report on it.
+func (c *Config) RequireState() error {
+	fi, err := os.Stat(c.StateDir)
+	switch {
+	case err == nil && fi.IsDir():
+		return nil
+	case err == nil:
+		return fmt.Errorf("state %s is not a folder", c.StateDir)
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("state %s does not exist (BROOKS_STATE=%q, root %q): nothing has run with this state; set BROOKS_STATE to the state in use or start the stack (make services-up)", c.StateDir, os.Getenv(envName("state")), c.Root)
+	}
+	return fmt.Errorf("state: %w", err)
 }
 
 // RegisterFlags adds a flag per field to fs, with the current values as
@@ -118,15 +165,12 @@ func (c *Config) Load(fs *pflag.FlagSet) error {
 	if f := fs.Lookup("config"); f != nil && f.Changed {
 		path = f.Value.String()
 	}
+	if _, ok := os.LookupEnv("BROOKS_STATE_DIR"); ok {
+		return fmt.Errorf("BROOKS_STATE_DIR is not read: the state folder is BROOKS_STATE (or --state)")
+	}
 	if path != "" {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return fmt.Errorf("read config: %w", err)
-		}
-		dec := yaml.NewDecoder(strings.NewReader(string(b)))
-		dec.KnownFields(true)
-		if err := dec.Decode(c); err != nil {
-			return fmt.Errorf("config %s: %w", path, err)
+		if err := c.loadFile(path); err != nil {
+			return err
 		}
 	}
 	var err error
@@ -150,7 +194,48 @@ func (c *Config) Load(fs *pflag.FlagSet) error {
 			}
 		}
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	return c.resolvePaths()
+}
+
+// loadFile decodes a YAML file into c; an unknown key is an error naming
+// it, the file and line, and the valid keys.
+func (c *Config) loadFile(path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("read config: %w", err)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		return fmt.Errorf("config %s: %w", path, err)
+	}
+	if len(doc.Content) == 0 {
+		return nil // empty file
+	}
+	top := doc.Content[0]
+	if top.Kind != yaml.MappingNode {
+		return fmt.Errorf("config %s: line %d: want a mapping of keys to values", path, top.Line)
+	}
+	valid := Keys()
+	for i := 0; i < len(top.Content); i += 2 {
+		k := top.Content[i]
+		if !slices.Contains(valid, k.Value) {
+			return fmt.Errorf("unknown key %s in %s (line %d); valid keys: %s", k.Value, path, k.Line, strings.Join(valid, ", "))
+		}
+	}
+	if err := top.Decode(c); err != nil {
+		return fmt.Errorf("config %s: %w", path, err)
+	}
+	return nil
+}
+
+// Keys lists the valid YAML keys, in declaration order.
+func Keys() []string {
+	var keys []string
+	forEachField(&Config{}, func(key string, _ reflect.Value, _ string) { keys = append(keys, key) })
+	return keys
 }
 
 func setFromString(f reflect.Value, v string) error {
@@ -186,6 +271,9 @@ func forEachField(c *Config, fn func(key string, f reflect.Value, help string)) 
 	t := v.Type()
 	for i := range t.NumField() {
 		key := strings.Split(t.Field(i).Tag.Get("yaml"), ",")[0]
+		if key == "" || key == "-" {
+			continue
+		}
 		fn(key, v.Field(i), t.Field(i).Tag.Get("help"))
 	}
 }
