@@ -90,7 +90,7 @@ func tail(b []byte, n int) []byte {
 // httpAddr finds the address the archiver logged it listens on.
 func httpAddr(t *testing.T, logPath string) string {
 	t.Helper()
-	re := regexp.MustCompile(`msg="http listening".* addr=(\S+)`)
+	re := regexp.MustCompile(`msg="component started".* addr=(\S+)`)
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		b, _ := os.ReadFile(logPath)
