@@ -33,6 +33,9 @@ type Scope struct {
 	// URLExclude, when set, must not. Either one needs the url dimension.
 	URL        *regexp.Regexp
 	URLExclude *regexp.Regexp
+	// Without lists dimensions the series must not have: a rule about
+	// site totals says Without: [url] so it never covers a per-URL series.
+	Without []string
 	// From and To bound the bucket start, half-open [From, To); zero = open.
 	From, To time.Time
 }
@@ -104,6 +107,11 @@ func (r *Rule) Validate() error {
 func (s *Scope) coversSeries(customer string, dims map[string]string) bool {
 	if len(s.Customers) > 0 && !slices.Contains(s.Customers, customer) {
 		return false
+	}
+	for _, d := range s.Without {
+		if _, ok := dims[d]; ok {
+			return false
+		}
 	}
 	for d, vals := range s.Dimensions {
 		v, ok := dims[d]

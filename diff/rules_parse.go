@@ -192,12 +192,19 @@ func parseScope(n *yaml.Node, where string, s *Scope) error {
 			} else {
 				s.URLExclude = re
 			}
+		case "without":
+			s.Without, err = stringList(v, where, field)
+			for _, d := range s.Without {
+				if err == nil && !slices.Contains(query.Dimensions, d) {
+					err = fieldErr(where, field, v, fmt.Sprintf("unknown dimension %q (known: %s)", d, strings.Join(query.Dimensions, ", ")))
+				}
+			}
 		case "from":
 			s.From, err = timeField(v, where, field)
 		case "to":
 			s.To, err = timeField(v, where, field)
 		default:
-			err = fieldErr(where, field, v, "unknown field (want customers, metrics, dimensions, url, url_exclude, from, to)")
+			err = fieldErr(where, field, v, "unknown field (want customers, metrics, dimensions, url, url_exclude, without, from, to)")
 		}
 		return err
 	})
