@@ -13,5 +13,6 @@ func commands(a *app) []*cobra.Command {
 		newLedgerCmd(a),
 		newDiffCmd(),
 		newNextgenCmd(a),
+		newProxyCmd(a), newShadowCmd(a),
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/brooksdata/brooks/audit/ledger"
 	"github.com/brooksdata/brooks/internal/cass"
 	"github.com/brooksdata/brooks/legacy"
+	"github.com/brooksdata/brooks/shadow/evidence"
 	"github.com/brooksdata/brooks/shadow/tee"
 )
 
@@ -38,6 +39,14 @@ func migrations() []migration {
 		}},
 		{"nextgen cassandra raw events and elasticsearch templates", func(ctx context.Context, a *app) error {
 			return nextgenMigrate(ctx, a)
+		}},
+		{"shadow evidence tables", func(ctx context.Context, a *app) error {
+			s, err := cass.Connect(a.cfg.CassandraHosts, a.cfg.Keyspace)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			return evidence.Migrate(ctx, s, a.cfg.Keyspace)
 		}},
 		{"legacy mongo indexes", func(ctx context.Context, a *app) error {
 			return legacy.Migrate(ctx, a.cfg.MongoURI, a.cfg.MongoDatabase)
