@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -173,10 +174,11 @@ func TestShadowEndToEnd(t *testing.T) {
 		}
 	})
 
+	var undoNextgen func(*testing.T)
 	t.Run("planted faults become open mismatches", func(t *testing.T) {
 		// Nextgen: one rollup document of a post of the shadow customer gets 7 more page views.
 		nk := pickPost(t, st, shadowCust)
-		st.plantNextgen(t, shadowCust, nk.URL, nk.Bucket, 7)
+		undoNextgen = st.plantNextgen(t, shadowCust, nk.URL, nk.Bucket, 7)
 		// Legacy: one Redis counter of a post of the live customer gets 5 more.
 		lk := pickPost(t, st, liveCust)
 		key := fmt.Sprintf("%spv5m:%s:%d", st.keyPrefix, liveCust, lk.Bucket.Unix())
@@ -219,6 +221,86 @@ func TestShadowEndToEnd(t *testing.T) {
 			if status != 200 || !strings.Contains(string(body), want.url) {
 				t.Errorf("%s mismatches: %d %.300s", want.customer, status, body)
 			}
+		}
+	})
+
+	t.Run("mismatches close when a later comparison agrees", func(t *testing.T) {
+		if undoNextgen == nil {
+			t.Skip("no fault was planted")
+		}
+		undoNextgen(t)
+		lk := pickPost(t, st, liveCust)
+		key := fmt.Sprintf("%spv5m:%s:%d", st.keyPrefix, liveCust, lk.Bucket.Unix())
+		if err := st.rdb.HIncrBy(testenv.Context(t, time.Minute), key, lk.URL+"\x1f"+lk.RefCategory, -5).Err(); err != nil {
+			t.Fatal(err)
+		}
+		for _, cust := range []string{shadowCust, liveCust} {
+			deadline := time.Now().Add(3 * time.Minute)
+			for {
+				ms, err := store.Mismatches(testenv.Context(t, time.Minute), cust, false)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(ms) == 0 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("%s: %d mismatches still open after the fault was undone, e.g. %+v", cust, len(ms), ms[0])
+				}
+				time.Sleep(300 * time.Millisecond)
+			}
+			all, err := store.Mismatches(testenv.Context(t, time.Minute), cust, true)
+			if err != nil || len(all) == 0 || all[0].ClosedAt == nil || all[0].ClosedBy == "" {
+				t.Errorf("%s: closed mismatches %+v (%v)", cust, all, err)
+			}
+		}
+	})
+
+	t.Run("unsettled buckets are compared again once settled", func(t *testing.T) {
+		var mu sync.Mutex
+		clock := time.Now()
+		now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+		st2 := newEvidence(t)
+		o := compare.DefaultOptions()
+		o.Legacy, o.Nextgen, o.Pace, o.Store, o.Rules, o.Tolerances = st.legacy, st.nextgen, -1, st2, rules.Rules, rules.Tolerances
+		o.SettleNow, o.RecheckPoll = now, 20*time.Millisecond
+		c3, err := compare.New(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		runUntilCleanup(t, "comparer with a test clock", c3.Run)
+		q := compare.Matrix()[1].Query(shadowCust, time.Now()) // pageviews/site/5m/1h: its last buckets are not settled
+		if !c3.Offer(compare.Job{Query: q, ServedBy: compare.Legacy}) {
+			t.Fatal("offer refused")
+		}
+		waitFor := func(source string) evidence.Comparison {
+			deadline := time.Now().Add(time.Minute)
+			for {
+				cs, err := st2.Comparisons(testenv.Context(t, time.Minute), shadowCust, started.Add(-time.Hour), time.Now().Add(time.Hour))
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, c := range cs {
+					if c.Source == source {
+						return c
+					}
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("no %s comparison (%d others)", source, len(cs))
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+		}
+		first := waitFor(compare.SourceProxy)
+		if first.Tally.Unsettled == 0 {
+			t.Fatalf("first comparison had no unsettled cells: %+v", first.Tally)
+		}
+		mu.Lock()
+		clock = clock.Add(time.Hour) // every bucket of the window settles
+		mu.Unlock()
+		again := waitFor(compare.SourceRecheck)
+		if again.Tally.Unsettled != 0 || again.Tally.Compared != first.Tally.Cells || again.Tally.Mismatches != 0 || again.Rechecks != 1 {
+			t.Errorf("re-check: %+v (first: %+v)", again.Tally, first.Tally)
 		}
 	})
 
@@ -302,8 +384,9 @@ func pickPost(t *testing.T, st *stack, customer string) loadgen.Key {
 }
 
 // plantNextgen adds delta page views to one 5-minute tuple document of url
-// in Elasticsearch: read it, change it, write it back.
-func (st *stack) plantNextgen(t *testing.T, customer, url string, bucket time.Time, delta int) {
+// in Elasticsearch: read it, change it, write it back. It returns a
+// function that writes the document back as it was.
+func (st *stack) plantNextgen(t *testing.T, customer, url string, bucket time.Time, delta int) (undo func(*testing.T)) {
 	t.Helper()
 	es := st.es.ES
 	ctx := testenv.Context(t, time.Minute)
@@ -328,17 +411,26 @@ func (st *stack) plantNextgen(t *testing.T, customer, url string, bucket time.Ti
 		t.Fatalf("find the rollup document of %s %s: %s %.300s", url, bucket, res.Status(), raw)
 	}
 	h := found.Hits.Hits[0]
+	write := func(t *testing.T, src map[string]any) {
+		doc, _ := json.Marshal(src)
+		res, err := es.Index(h.Index, bytes.NewReader(doc), es.Index.WithDocumentID(h.ID), es.Index.WithRefresh("true"),
+			es.Index.WithContext(testenv.Context(t, time.Minute)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw := readAll(res.Body)
+		res.Body.Close()
+		if res.IsError() {
+			t.Fatalf("rewrite %s/%s: %s %.300s", h.Index, h.ID, res.Status(), raw)
+		}
+	}
+	orig := map[string]any{}
+	for k, v := range h.Source {
+		orig[k] = v
+	}
 	h.Source["m_pageviews"] = h.Source["m_pageviews"].(float64) + float64(delta)
-	doc, _ := json.Marshal(h.Source)
-	res, err = es.Index(h.Index, bytes.NewReader(doc), es.Index.WithDocumentID(h.ID), es.Index.WithRefresh("true"), es.Index.WithContext(ctx))
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw = readAll(res.Body)
-	res.Body.Close()
-	if res.IsError() {
-		t.Fatalf("rewrite %s/%s: %s %.300s", h.Index, h.ID, res.Status(), raw)
-	}
+	write(t, h.Source)
+	return func(t *testing.T) { write(t, orig) }
 }
 
 func readAll(r interface{ Read([]byte) (int, error) }) string {
@@ -375,4 +467,3 @@ func metricSum(t *testing.T, reg *prometheus.Registry, name string, want map[str
 	}
 	return s
 }
-
