@@ -60,7 +60,7 @@ type Entry struct {
 	Customer string    `yaml:"customer,omitempty"`
 	Admin    bool      `yaml:"admin,omitempty"`
 	SHA256   string    `yaml:"sha256"`
-	Created  time.Time `yaml:"created,omitzero"`
+	Created  time.Time `yaml:"created,omitempty"`
 }
 
 type file struct {

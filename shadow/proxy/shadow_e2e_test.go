@@ -440,7 +440,7 @@ func readAll(r interface{ Read([]byte) (int, error) }) string {
 }
 
 // metricSum adds the values of a counter's series whose labels include want.
-func metricSum(t *testing.T, reg *prometheus.Registry, name string, want map[string]string) float64 {
+func metricSum(t testing.TB, reg *prometheus.Registry, name string, want map[string]string) float64 {
 	t.Helper()
 	mfs, err := reg.Gather()
 	if err != nil {

@@ -39,7 +39,7 @@ type stack struct {
 	es                    *esindex.Client
 }
 
-func runStack(t *testing.T, o loadgen.Options) *stack {
+func runStack(t testing.TB, o loadgen.Options) *stack {
 	t.Helper()
 	p := stacktest.Start(t)
 	cfg := testenv.Require(t, testenv.Kafka, testenv.Redis, testenv.FerretDB, testenv.Cassandra, testenv.Elasticsearch)
@@ -135,7 +135,7 @@ func runStack(t *testing.T, o loadgen.Options) *stack {
 	return st
 }
 
-func runUntilCleanup(t *testing.T, name string, run func(context.Context) error) {
+func runUntilCleanup(t testing.TB, name string, run func(context.Context) error) {
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- run(ctx) }()
@@ -163,7 +163,7 @@ func (st *stack) span() (from, to time.Time) {
 // waitCaughtUp polls both systems until their page view totals are
 // loadgen's: legacy's (posts only) from Redis (5m) and MongoDB (1d),
 // nextgen's (every page) from site and tuple documents, 5m and 1d.
-func (st *stack) waitCaughtUp(t *testing.T) {
+func (st *stack) waitCaughtUp(t testing.TB) {
 	t.Helper()
 	from, to := st.span()
 	day, nextDay := from.Truncate(24*time.Hour), to.Truncate(24*time.Hour).Add(24*time.Hour)
