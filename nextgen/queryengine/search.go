@@ -134,6 +134,11 @@ func (e *Engine) collectIndices(ctx context.Context, req request, indices []stri
 			return nil, err
 		}
 		e.metrics.pages.Inc()
+		if len(resp.Aggregations) == 0 && resp.Hits.Total.Value == 0 {
+			// None of the indices exists yet (allow_no_indices): Elasticsearch
+			// answers without aggregations. Nothing there, nothing to add.
+			return g, nil
+		}
 		switch req.shape() {
 		case flat:
 			if resp.Hits.Total.Value == 0 {
@@ -150,11 +155,6 @@ func (e *Engine) collectIndices(ctx context.Context, req request, indices []stri
 		}
 		var comp compositeResult
 		raw, ok := resp.Aggregations[compositeAgg]
-		if !ok && resp.Hits.Total.Value == 0 && len(resp.Aggregations) == 0 {
-			// None of the indices exists yet (allow_no_indices): Elasticsearch
-			// answers without aggregations. Nothing there, so nothing to add.
-			return g, nil
-		}
 		if !ok {
 			return nil, fmt.Errorf("read search: no composite aggregation in response")
 		}

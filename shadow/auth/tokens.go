@@ -43,6 +43,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -78,24 +80,81 @@ type Principal struct {
 // CanRead reports whether p may read customer's data.
 func (p Principal) CanRead(customer string) bool { return p.Admin || p.Customer == customer }
 
-// Tokens is a loaded tokens file.
+// Tokens is a set of token hashes, from a file (Load) or built in code
+// (New). It is safe for concurrent use.
 type Tokens struct {
+	mu      sync.RWMutex
 	entries []Entry
 	digests [][sha256.Size]byte
+
+	// path, when set, is re-read when it changes (checked at most once a
+	// second), so `brooks proxy token new` takes effect without a restart.
+	path    string
+	modTime time.Time
+	checked atomic.Int64 // unix nanoseconds of the last check
+	lastErr error
 }
 
-// Load reads a tokens file. A missing file is an error: a proxy without
-// tokens would refuse every request.
+// Load reads a tokens file, and re-reads it when it changes. A missing file
+// is an error: a proxy without tokens would refuse every request. A file
+// that becomes invalid keeps the last good tokens (Err says why).
 func Load(path string) (*Tokens, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("tokens file: %w (create one with `brooks proxy token new`)", err)
-	}
-	t, err := Parse(data)
-	if err != nil {
-		return nil, fmt.Errorf("tokens file %s: %w", path, err)
+	t := &Tokens{path: path}
+	if err := t.reload(); err != nil {
+		return nil, err
 	}
 	return t, nil
+}
+
+func (t *Tokens) reload() error {
+	st, err := os.Stat(t.path)
+	if err != nil {
+		return fmt.Errorf("tokens file: %w (create one with `brooks proxy token new`)", err)
+	}
+	t.mu.RLock()
+	same := st.ModTime().Equal(t.modTime) && t.digests != nil
+	t.mu.RUnlock()
+	if same {
+		return nil
+	}
+	data, err := os.ReadFile(t.path)
+	if err != nil {
+		return fmt.Errorf("tokens file: %w", err)
+	}
+	n, err := Parse(data)
+	if err != nil {
+		return fmt.Errorf("tokens file %s: %w", t.path, err)
+	}
+	t.mu.Lock()
+	t.entries, t.digests, t.modTime = n.entries, n.digests, st.ModTime()
+	if t.digests == nil {
+		t.digests = [][sha256.Size]byte{}
+	}
+	t.mu.Unlock()
+	return nil
+}
+
+// maybeReload re-reads the file at most once a second.
+func (t *Tokens) maybeReload() {
+	if t.path == "" {
+		return
+	}
+	now := time.Now().UnixNano()
+	last := t.checked.Load()
+	if now-last < int64(time.Second) || !t.checked.CompareAndSwap(last, now) {
+		return
+	}
+	err := t.reload()
+	t.mu.Lock()
+	t.lastErr = err
+	t.mu.Unlock()
+}
+
+// Err is the error of the last re-read of the file, if it failed.
+func (t *Tokens) Err() error {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.lastErr
 }
 
 // Parse parses the tokens file format (see the package comment).
@@ -135,7 +194,11 @@ func New(entries ...Entry) (*Tokens, error) {
 }
 
 // Len is the number of tokens.
-func (t *Tokens) Len() int { return len(t.entries) }
+func (t *Tokens) Len() int {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return len(t.entries)
+}
 
 // Authenticate checks an Authorization header value ("Bearer <token>").
 // Its only error is ErrUnauthenticated (wrapped with what was wrong, never
@@ -149,7 +212,10 @@ func (t *Tokens) Authenticate(header string) (Principal, error) {
 	if tok == "" {
 		return Principal{}, fmt.Errorf("%w: empty bearer token", ErrUnauthenticated)
 	}
+	t.maybeReload()
 	d := sha256.Sum256([]byte(tok))
+	t.mu.RLock()
+	defer t.mu.RUnlock()
 	match := -1
 	for i := range t.digests {
 		// Every digest is compared; no early exit.
@@ -191,7 +257,7 @@ func Append(path string, e Entry) error {
 		if err != nil {
 			return fmt.Errorf("tokens file %s: %w", path, err)
 		}
-		f.Tokens = t.entries
+		f.Tokens = t.entries // a fresh parse: no one else holds it
 	case errors.Is(err, os.ErrNotExist):
 	default:
 		return fmt.Errorf("tokens file: %w", err)

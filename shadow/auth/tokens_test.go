@@ -89,6 +89,17 @@ func TestTokensFile(t *testing.T) {
 			t.Errorf("token from the file: %v", err)
 		}
 	}
+	// A token added while the file is loaded counts within a second.
+	tok, e, _ := NewToken("globex.example", false, time.Now())
+	if err := Append(path, e); err != nil {
+		t.Fatal(err)
+	}
+	later := time.Now().Add(2 * time.Second)
+	os.Chtimes(path, later, later)
+	toks.checked.Store(0)
+	if p, err := toks.Authenticate("Bearer " + tok); err != nil || p.Customer != "globex.example" {
+		t.Errorf("token added to the file: %+v, %v", p, err)
+	}
 }
 
 func TestParseErrors(t *testing.T) {

@@ -165,6 +165,10 @@ func TestShadowEndToEnd(t *testing.T) {
 			total += s.Comparisons
 		}
 		t.Logf("%d comparisons in %s (%.1f/s, paced at one matrix query per %s)", total, elapsed.Round(time.Millisecond), float64(total)/elapsed.Seconds(), co.Pace)
+		if s, err := evidence.Summarize(testenv.Context(t, time.Minute), store, legacyCust, started.Add(-time.Minute), time.Now().Add(time.Minute),
+			evidence.SummaryOptions{Shapes: compare.MatrixIDs()}); err != nil || s.Verdict != evidence.Inconclusive {
+			t.Errorf("%s without comparisons: %+v, %v; want INCONCLUSIVE, never a pass", legacyCust, s, err)
+		}
 		cs, err := store.Comparisons(testenv.Context(t, time.Minute), legacyCust, started.Add(-time.Minute), time.Now().Add(time.Minute))
 		if err != nil || len(cs) != 0 {
 			t.Errorf("%s (state legacy) has %d comparisons (%v), want none", legacyCust, len(cs), err)
