@@ -55,12 +55,15 @@ func (c *Comparer) compare(ctx context.Context, j Job) {
 			answers[served] = &a
 		}
 	}
+	var toAsk []string
+	for _, sys := range []string{served, other(served)} {
+		if answers[sys] == nil && errs[sys] == nil {
+			toAsk = append(toAsk, sys)
+		}
+	}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	for _, sys := range []string{served, other(served)} {
-		if answers[sys] != nil || errs[sys] != nil {
-			continue
-		}
+	for _, sys := range toAsk {
 		ask := q
 		if sys != served {
 			ask = otherQ

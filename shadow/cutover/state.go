@@ -75,13 +75,12 @@ type File struct {
 	path       string
 	checkEvery time.Duration
 
-	mu       sync.Mutex
-	checked  time.Time
-	modTime  time.Time
-	def      State
-	states   map[string]State
-	lastErr  error
-	reloaded int
+	mu      sync.Mutex
+	checked time.Time
+	modTime time.Time
+	def     State
+	states  map[string]State
+	lastErr error
 }
 
 // LoadFile reads a states file; later changes to it are picked up within a
@@ -137,7 +136,6 @@ func (f *File) reload() error {
 		return fmt.Errorf("%s: %w", f.path, err)
 	}
 	f.def, f.states, f.modTime = def, states, st.ModTime()
-	f.reloaded++
 	return nil
 }
 

@@ -56,14 +56,14 @@ func (p *Proxy) serveQuery(w http.ResponseWriter, r *http.Request) {
 		} else {
 			p.m.fallbackFailed.WithLabelValues(cust, primary, secondary).Inc()
 			msg := fmt.Sprintf("%s failed (%v) and the fallback %s did not answer either (%s)", primary, rep.err, secondary, describe(fb))
-			p.finish(w, cust, state, "none", http.StatusBadGateway, start)
+			p.finish(cust, state, "none", http.StatusBadGateway, start)
 			writeError(w, http.StatusBadGateway, query.CodeUnavailable, msg)
 			return
 		}
 	}
 	if rep.failed() {
 		p.log.Warn("serving system failed", "customer", q.Customer, "state", state, "system", primary, "kind", rep.failKind, "err", rep.err)
-		p.finish(w, cust, state, primary, http.StatusBadGateway, start)
+		p.finish(cust, state, primary, http.StatusBadGateway, start)
 		writeError(w, http.StatusBadGateway, query.CodeUnavailable, fmt.Sprintf("%s did not answer: %v", primary, rep.err))
 		return
 	}
@@ -76,7 +76,7 @@ func (p *Proxy) serveQuery(w http.ResponseWriter, r *http.Request) {
 		out = markFallback(out)
 	}
 	h.Set("Content-Length", strconv.Itoa(len(out)))
-	p.finish(w, cust, state, servedBy, rep.status, start)
+	p.finish(cust, state, servedBy, rep.status, start)
 	w.WriteHeader(rep.status)
 	w.Write(out)
 	if rep.status == http.StatusOK && !fallback && state.Compared() && p.opts.Comparer != nil {
@@ -96,7 +96,7 @@ func (p *Proxy) ask(r *http.Request, system, cust string, body []byte) *reply {
 	return rep
 }
 
-func (p *Proxy) finish(_ http.ResponseWriter, cust string, state cutover.State, servedBy string, status int, start time.Time) {
+func (p *Proxy) finish(cust string, state cutover.State, servedBy string, status int, start time.Time) {
 	p.m.requests.WithLabelValues(cust, string(state), servedBy, strconv.Itoa(status)).Inc()
 	p.m.requestSeconds.WithLabelValues(cust).Observe(time.Since(start).Seconds())
 }
