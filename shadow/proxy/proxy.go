@@ -34,6 +34,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -161,13 +162,13 @@ func New(o Options) (*Proxy, error) {
 		compare.Nextgen: {name: compare.Nextgen, base: strings.TrimSuffix(o.NextgenURL, "/"), http: hc},
 	}
 	p.mux = obs.NewMux(o.Registry)
-	p.mux.Handle("POST /v1/query", o.Tokens.Require(false, http.HandlerFunc(p.serveQuery)))
-	p.mux.Handle("/v1/query", o.Tokens.Require(false, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	p.mux.Handle("POST /v1/query", p.countRefused("query", o.Tokens.Require(false, http.HandlerFunc(p.serveQuery))))
+	p.mux.Handle("/v1/query", p.countRefused("query", o.Tokens.Require(false, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", http.MethodPost)
 		writeError(w, http.StatusMethodNotAllowed, "bad_request", "use POST /v1/query")
-	})))
+	}))))
 	for pattern, h := range o.Handlers {
-		p.mux.Handle(pattern, o.Tokens.Require(true, h))
+		p.mux.Handle(pattern, p.countRefused(pattern, o.Tokens.Require(true, h)))
 	}
 	p.mux.AddReadyCheck("backends", p.ready)
 	return p, nil
@@ -224,6 +225,27 @@ func (p *Proxy) ready(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// countRefused counts the 401 and 403 answers of an endpoint.
+func (p *Proxy) countRefused(endpoint string, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
+		h.ServeHTTP(sw, r)
+		if sw.code == http.StatusUnauthorized || sw.code == http.StatusForbidden {
+			p.m.refused.WithLabelValues(endpoint, strconv.Itoa(sw.code)).Inc()
+		}
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.code = code
+	w.ResponseWriter.WriteHeader(code)
 }
 
 func (p *Proxy) customerLabel(c string) string {
