@@ -122,7 +122,7 @@ func TestMissingFieldsReadAsZero(t *testing.T) {
 // query matrix.
 func TestNoIndexYet(t *testing.T) {
 	c := enginetest.OpenIndex(t)
-	day := enginetest.Now.Truncate(24*time.Hour).Add(-3 * 24 * time.Hour)
+	day := enginetest.Now.Truncate(24 * time.Hour).Add(-3 * 24 * time.Hour)
 	eng := newEngine(t, c, 1000)
 	for _, q := range []query.Query{
 		{Customer: "acme.example", Metrics: []string{"pageviews"}, From: day, To: day.Add(24 * time.Hour), Interval: "5m"},
