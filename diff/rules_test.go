@@ -125,6 +125,8 @@ func TestRuleScope(t *testing.T) {
 		{"url pattern", "effect: any\n    scope: {url: '/post/\\d+$'}", 2, 5, true},
 		{"url pattern misses", "effect: any\n    scope: {url: '/video/'}", 2, 5, false},
 		{"url exclude", "effect: any\n    scope: {url_exclude: '/post/'}", 2, 5, false},
+		{"without a dimension the series has", "effect: any\n    scope: {without: [url]}", 2, 5, false},
+		{"without a dimension the series lacks", "effect: any\n    scope: {without: [device]}", 2, 5, true},
 		{"time range", "effect: any\n    scope: {from: '2026-11-25T10:00:00Z', to: '2026-11-25T10:05:00Z'}", 2, 5, true},
 		{"before range", "effect: any\n    scope: {from: '2026-11-25T10:05:00Z'}", 2, 5, false},
 		{"range end exclusive", "effect: any\n    scope: {to: '2026-11-25T10:00:00Z'}", 2, 5, false},

@@ -42,7 +42,7 @@ if want parse; then
 fi
 
 # Component benchmarks (each package's bench_test.go) run with go test -bench.
-for pkg in ./diff ./legacy/... ./nextgen/... ./audit/...; do
+for pkg in ./diff ./legacy/... ./nextgen/... ./audit/... ./shadow/proxy; do
   name=${pkg#./}
   want "$name" || continue
   if ls ${pkg%/...}/*_test.go >/dev/null 2>&1 || [[ $pkg == *... ]]; then

@@ -14,5 +14,6 @@ func commands(a *app) []*cobra.Command {
 		newDiffCmd(),
 		newCompareCmd(a),
 		newNextgenCmd(a),
+		newProxyCmd(a), newShadowCmd(a),
 	}
 }

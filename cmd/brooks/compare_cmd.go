@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -31,7 +30,7 @@ type compareOptions struct {
 // versioned expected-difference rules and judge them together.
 func newCompareCmd(a *app) *cobra.Command {
 	o := compareOptions{run: diff.DefaultRunOptions(), timeout: time.Minute, defaultRange: time.Hour}
-	o.run.RulesFile = "deploy/local/diff-rules.yaml"
+	o.run.RulesFile = "deploy/rules/expected-differences.yaml"
 	cmd := &cobra.Command{
 		Use:   "compare --customer C [--from T1 --to T2]",
 		Short: "Ask legacy and nextgen the standard query shapes for a range and diff every answer",
@@ -39,7 +38,7 @@ func newCompareCmd(a *app) *cobra.Command {
 for the customer and range: pageviews and visitors × no group, by url, by
 referrer_category, by url and referrer_category × 5m, 1d and total (the
 intervals the range is aligned to). It diffs each pair with the
-expected-difference rules (--rules, default deploy/local/diff-rules.yaml in
+expected-difference rules (--rules, default deploy/rules/expected-differences.yaml in
 the Brooks root) and prints one report: the verdict, a line per shape, the
 full diff of every shape that mismatched. A shape one system cannot answer
 (422) is skipped and listed.
@@ -104,9 +103,7 @@ func runCompare(ctx context.Context, a *app, o compareOptions) (*diff.MultiRepor
 		return nil, usageError{fmt.Errorf("--format %q: want text or json", o.format)}
 	}
 	o.run.Now = o.now
-	if o.run.RulesFile != "" && a.cfg.Root != "" && !filepath.IsAbs(o.run.RulesFile) {
-		o.run.RulesFile = filepath.Join(a.cfg.Root, o.run.RulesFile)
-	}
+	o.run.RulesFile = a.rooted(o.run.RulesFile)
 	opts, err := o.run.Options()
 	if err != nil {
 		return nil, usageError{err}

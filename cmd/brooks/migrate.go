@@ -18,6 +18,7 @@ import (
 	"github.com/brooksdata/brooks/audit/ledger"
 	"github.com/brooksdata/brooks/internal/cass"
 	"github.com/brooksdata/brooks/legacy"
+	"github.com/brooksdata/brooks/shadow/evidence"
 	"github.com/brooksdata/brooks/shadow/tee"
 )
 
@@ -50,6 +51,14 @@ func migrations() []migration {
 		{"nextgen cassandra raw events and elasticsearch templates", func(ctx context.Context, a *app) error {
 			return nextgenMigrate(ctx, a)
 		}, func(ctx context.Context, a *app) string { return snapshotKeyspace(ctx, a) + snapshotTemplates(ctx, a) }},
+		{"shadow evidence tables", func(ctx context.Context, a *app) error {
+			s, err := cass.Connect(a.cfg.CassandraHosts, a.cfg.Keyspace)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			return evidence.Migrate(ctx, s, a.cfg.Keyspace)
+		}, snapshotKeyspace},
 		{"legacy mongo indexes", func(ctx context.Context, a *app) error {
 			return legacy.Migrate(ctx, a.cfg.MongoURI, a.cfg.MongoDatabase)
 		}, snapshotMongo},

@@ -114,3 +114,29 @@ func TestMissingFieldsReadAsZero(t *testing.T) {
 	}}
 	enginetest.SameAnswer(t, want, a, q)
 }
+
+// TestNoIndexYet: a range none of whose indices exists yet (a new
+// deployment, or a 24-hour window reaching into a day before the first 5m
+// index) answers empty for every shape of search, instead of failing on
+// the aggregation Elasticsearch leaves out. Found by the shadow comparer's
+// query matrix.
+func TestNoIndexYet(t *testing.T) {
+	c := enginetest.OpenIndex(t)
+	day := enginetest.Now.Truncate(24 * time.Hour).Add(-3 * 24 * time.Hour)
+	eng := newEngine(t, c, 1000)
+	for _, q := range []query.Query{
+		{Customer: "acme.example", Metrics: []string{"pageviews"}, From: day, To: day.Add(24 * time.Hour), Interval: "5m"},
+		{Customer: "acme.example", Metrics: []string{"pageviews"}, GroupBy: []string{"url"}, From: day, To: day.Add(24 * time.Hour), Interval: "5m"},
+		{Customer: "acme.example", Metrics: []string{"pageviews", "visitors"}, GroupBy: []string{"referrer_category"}, From: day, To: day.Add(24 * time.Hour), Interval: "1d"},
+		{Customer: "acme.example", Metrics: []string{"pageviews"}, From: day, To: day.Add(24 * time.Hour), Interval: "total"},
+	} {
+		a, err := eng.Execute(testenv.Context(t, time.Minute), q)
+		if err != nil {
+			t.Errorf("%s %v: %v", q.Interval, q.GroupBy, err)
+			continue
+		}
+		if len(a.Series) != 0 {
+			t.Errorf("%s %v: %d series from no index", q.Interval, q.GroupBy, len(a.Series))
+		}
+	}
+}

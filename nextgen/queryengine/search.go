@@ -134,6 +134,11 @@ func (e *Engine) collectIndices(ctx context.Context, req request, indices []stri
 			return nil, err
 		}
 		e.metrics.pages.Inc()
+		if len(resp.Aggregations) == 0 && resp.Hits.Total.Value == 0 {
+			// None of the indices exists yet (allow_no_indices): Elasticsearch
+			// answers without aggregations. Nothing there, nothing to add.
+			return g, nil
+		}
 		switch req.shape() {
 		case flat:
 			if resp.Hits.Total.Value == 0 {

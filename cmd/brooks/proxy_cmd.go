@@ -1,0 +1,187 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/brooksdata/brooks/diff"
+	"github.com/brooksdata/brooks/internal/cass"
+	"github.com/brooksdata/brooks/internal/component"
+	"github.com/brooksdata/brooks/query"
+	"github.com/brooksdata/brooks/shadow/auth"
+	"github.com/brooksdata/brooks/shadow/compare"
+	"github.com/brooksdata/brooks/shadow/cutover"
+	"github.com/brooksdata/brooks/shadow/evidence"
+	"github.com/brooksdata/brooks/shadow/proxy"
+)
+
+// proxyFiles are the files `brooks proxy` and `brooks shadow` read.
+type proxyFiles struct{ tokens, cutover, rules string }
+
+func (f *proxyFiles) register(cmd *cobra.Command, a *app) {
+	cmd.PersistentFlags().StringVar(&f.tokens, "tokens-file", "", "bearer tokens file, hashes only (default STATE_DIR/proxy/tokens.yaml)")
+	cmd.PersistentFlags().StringVar(&f.cutover, "cutover-file", "deploy/local/cutover.yaml", "per-customer cutover states (legacy, shadow, live, complete); relative to the Brooks root")
+	cmd.PersistentFlags().StringVar(&f.rules, "rules-file", "deploy/rules/expected-differences.yaml", "expected-difference rules and tolerances for diff; relative to the Brooks root")
+}
+
+// rooted resolves a relative path against the Brooks root, as the
+// configuration's own paths are, so a command run from another folder
+// reads the same files.
+func (a *app) rooted(path string) string {
+	if path == "" || filepath.IsAbs(path) || a.cfg.Root == "" {
+		return path
+	}
+	return filepath.Join(a.cfg.Root, path)
+}
+
+func (f *proxyFiles) tokensFile(a *app) string {
+	if f.tokens != "" {
+		return f.tokens
+	}
+	return filepath.Join(a.cfg.StateDir, "proxy", "tokens.yaml")
+}
+
+// newProxyCmd is `brooks proxy`: the routing proxy with the shadow
+// comparer (shadow/proxy, shadow/compare), and `brooks proxy token new`.
+func newProxyCmd(a *app) *cobra.Command {
+	po := proxy.DefaultOptions()
+	co := compare.DefaultOptions()
+	var files proxyFiles
+	withCompare := true
+	ttl := evidence.DefaultOptions().TTL
+	var perCustomer map[string]string
+	var addr string
+	cmd := &cobra.Command{
+		Use:   "proxy",
+		Short: "Routing proxy: serves each customer from its cutover state's system, shadow-compares the other (POST /v1/query)",
+		Example: `  brooks proxy token new --customer acme.example   # prints a token once
+  brooks proxy &
+  curl -s -H "Authorization: Bearer $TOKEN" localhost:8090/v1/query -d '{"customer":"acme.example",...}'`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			customers, err := a.customers()
+			if err != nil {
+				return usageError{err}
+			}
+			tokens, err := auth.Load(files.tokensFile(a))
+			if err != nil {
+				return usageError{err}
+			}
+			states, err := cutover.LoadFile(a.rooted(files.cutover))
+			if err != nil {
+				return usageError{err}
+			}
+			rules, err := diff.LoadConfig(a.rooted(files.rules))
+			if err != nil {
+				return usageError{fmt.Errorf("--rules-file: %w", err)}
+			}
+			co.Sampling = map[string]float64{}
+			for c, v := range perCustomer {
+				r, err := strconv.ParseFloat(v, 64)
+				if err != nil || r < 0 || r > 1 {
+					return usageError{fmt.Errorf("--sampling-customer %s=%s: want a fraction from 0 to 1", c, v)}
+				}
+				co.Sampling[c] = r
+			}
+			r, err := a.runner("proxy", "proxy_http", addr)
+			if err != nil {
+				return err
+			}
+			po.States, po.Tokens, po.Customers, po.Registerer, po.Logger = states, tokens, customers, r.Registry(), a.log
+			if withCompare {
+				// The evidence store connects lazily: the proxy serves
+				// while Cassandra is down; comparisons fail and are counted.
+				session, err := cass.Connect(a.cfg.CassandraHosts, a.cfg.Keyspace)
+				if err != nil {
+					return fmt.Errorf("evidence store: %w (run `bin/brooks migrate`, or --compare=false)", err)
+				}
+				r.OnStop(component.Ledger, "evidence store", func() error { session.Close(); return nil })
+				store := evidence.NewStore(session, a.cfg.Keyspace, evidence.Options{TTL: ttl})
+				co.Legacy, co.Nextgen = query.NewClient(po.LegacyURL), query.NewClient(po.NextgenURL)
+				co.States, co.Customers, co.Store = states, customers.IDs(), store
+				co.Rules, co.Tolerances, co.Registerer, co.Logger = rules.Rules, rules.Tolerances, r.Registry(), a.log
+				comparer, err := compare.New(co)
+				if err != nil {
+					return usageError{err}
+				}
+				po.Comparer = comparer
+				po.Handlers = evidence.Handlers(store, evidence.SummaryOptions{Shapes: compare.MatrixIDs(), Rules: rules.Rules}, nil)
+				r.Go(component.Work, "comparer", comparer.Run)
+			}
+			p, err := proxy.New(po)
+			if err != nil {
+				return usageError{err}
+			}
+			p.Mount(r)
+			return r.Run(cmd.Context())
+		},
+	}
+	files.register(cmd, a)
+	f := cmd.Flags()
+	f.StringVar(&addr, "http-addr", proxy.DefaultAddr, "listen address for POST /v1/query, GET /v1/shadow/*, /metrics, /healthz, /readyz")
+	f.StringVar(&po.LegacyURL, "legacy-url", po.LegacyURL, "legacy query API")
+	f.StringVar(&po.NextgenURL, "nextgen-url", po.NextgenURL, "nextgen query API")
+	f.DurationVar(&po.Timeout, "timeout", po.Timeout, "longest the serving system may take before the fallback answers")
+	f.BoolVar(&withCompare, "compare", withCompare, "run the shadow comparer (needs Cassandra for the evidence)")
+	f.Float64Var(&co.DefaultSampling, "sampling", co.DefaultSampling, "fraction of served answers compared (0..1)")
+	f.StringToStringVar(&perCustomer, "sampling-customer", nil, "per-customer sampling, e.g. acme.example=0.1,globex.example=1")
+	f.IntVar(&co.QueueSize, "queue-size", co.QueueSize, "comparisons waiting at most; more are dropped and counted")
+	f.IntVar(&co.Workers, "workers", co.Workers, "comparisons in flight")
+	f.DurationVar(&co.Pace, "pace", co.Pace, "interval between synthetic matrix queries (negative: none)")
+	f.DurationVar(&co.SettleDelay, "settle", co.SettleDelay, "a bucket is compared once it ended this long ago")
+	f.DurationVar(&ttl, "evidence-ttl", ttl, "how long evidence rows are kept")
+	cmd.AddCommand(newProxyTokenCmd(a, &files))
+	return cmd
+}
+
+func newProxyTokenCmd(a *app, files *proxyFiles) *cobra.Command {
+	cmd := &cobra.Command{Use: "token", Short: "Manage the proxy's bearer tokens"}
+	var customer string
+	var admin bool
+	newCmd := &cobra.Command{
+		Use:   "new",
+		Short: "Make a token (--customer C: reads only C; --admin: everything), print it once and append its hash to the tokens file",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if customer != "" {
+				customers, err := a.customers()
+				if err != nil {
+					return usageError{err}
+				}
+				if _, err := customers.Get(customer); err != nil {
+					return usageError{fmt.Errorf("--customer: %w", err)}
+				}
+			}
+			tok, e, err := auth.NewToken(customer, admin, time.Now())
+			if err != nil {
+				return usageError{fmt.Errorf("give --customer C or --admin: %w", err)}
+			}
+			path := files.tokensFile(a)
+			if err := ensureDir(path); err != nil {
+				return err
+			}
+			if err := auth.Append(path, e); err != nil {
+				return err
+			}
+			a.log.Info("token added", "id", e.ID, "customer", e.Customer, "admin", e.Admin, "file", path)
+			fmt.Fprintln(cmd.OutOrStdout(), tok)
+			return nil
+		},
+	}
+	newCmd.Flags().StringVar(&customer, "customer", "", "the customer the token reads")
+	newCmd.Flags().BoolVar(&admin, "admin", false, "an admin token (every customer, /v1/shadow/*)")
+	cmd.AddCommand(newCmd)
+	return cmd
+}
+
+func ensureDir(file string) error {
+	if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
+		return fmt.Errorf("tokens file folder: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,67 @@
+package main
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/brooksdata/brooks/diff"
+	"github.com/brooksdata/brooks/internal/cass"
+	"github.com/brooksdata/brooks/shadow/compare"
+	"github.com/brooksdata/brooks/shadow/evidence"
+)
+
+// newShadowCmd is `brooks shadow report`: the shadow comparer's evidence
+// for one customer (shadow/evidence), the same as GET /v1/shadow/summary.
+func newShadowCmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{Use: "shadow", Short: "Read the shadow comparer's evidence"}
+	var files proxyFiles
+	files.register(cmd, a)
+	var customer, since string
+	var asJSON bool
+	o := evidence.SummaryOptions{MinCompared: 20}
+	report := &cobra.Command{
+		Use:   "report",
+		Short: "Match rate, comparisons, coverage, open mismatches with samples, rule hits and expired rules of one customer",
+		Example: `  brooks shadow report --customer acme.example --since 24h
+  brooks shadow report --customer acme.example --since 2026-12-01T00:00:00Z --json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if customer == "" {
+				return usageError{fmt.Errorf("--customer is required")}
+			}
+			until := time.Now().UTC()
+			from, err := evidence.ParseSince(since, until)
+			if err != nil {
+				return usageError{fmt.Errorf("--since: %w", err)}
+			}
+			if rules, err := diff.LoadConfig(a.rooted(files.rules)); err == nil {
+				o.Rules = rules.Rules
+			} else {
+				a.log.Warn("rules file not read: expired rules not listed", "err", err)
+			}
+			session, err := cass.Connect(a.cfg.CassandraHosts, a.cfg.Keyspace)
+			if err != nil {
+				return fmt.Errorf("evidence store: %w", err)
+			}
+			defer session.Close()
+			o.Shapes = compare.MatrixIDs()
+			s, err := evidence.Summarize(cmd.Context(), evidence.NewStore(session, a.cfg.Keyspace, evidence.Options{}), customer, from, until, o)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return s.JSON(cmd.OutOrStdout())
+			}
+			return s.Text(cmd.OutOrStdout())
+		},
+	}
+	f := report.Flags()
+	f.StringVar(&customer, "customer", "", "the customer (required)")
+	f.StringVar(&since, "since", "24h", "period start: a duration back from now (24h, 7d) or an RFC 3339 time")
+	f.BoolVar(&asJSON, "json", false, "print JSON (schema brooks.shadow.summary/v1) instead of text")
+	f.IntVar(&o.MinCompared, "min-compared", o.MinCompared, "settled comparisons needed for a verdict other than INCONCLUSIVE")
+	cmd.AddCommand(report)
+	return cmd
+}
