@@ -56,7 +56,6 @@ func TestApplyEnds(t *testing.T) {
 	}
 }
 
-
 // TestApplyRandomSequences: over random action sequences the state is
 // always valid, moves exactly one step on success, stays put on a refusal,
 // and refusals happen only at the ends.
