@@ -18,6 +18,7 @@ import (
 	"github.com/brooksdata/brooks/audit/ledger"
 	"github.com/brooksdata/brooks/internal/cass"
 	"github.com/brooksdata/brooks/legacy"
+	"github.com/brooksdata/brooks/shadow/cutover"
 	"github.com/brooksdata/brooks/shadow/evidence"
 	"github.com/brooksdata/brooks/shadow/tee"
 )
@@ -58,6 +59,14 @@ func migrations() []migration {
 			}
 			defer s.Close()
 			return evidence.Migrate(ctx, s, a.cfg.Keyspace)
+		}, snapshotKeyspace},
+		{"cutover states table", func(ctx context.Context, a *app) error {
+			s, err := cass.Connect(a.cfg.CassandraHosts, a.cfg.Keyspace)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			return cutover.Migrate(ctx, s, a.cfg.Keyspace)
 		}, snapshotKeyspace},
 		{"legacy mongo indexes", func(ctx context.Context, a *app) error {
 			return legacy.Migrate(ctx, a.cfg.MongoURI, a.cfg.MongoDatabase)

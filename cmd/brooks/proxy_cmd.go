@@ -21,11 +21,16 @@ import (
 )
 
 // proxyFiles are the files `brooks proxy` and `brooks shadow` read.
-type proxyFiles struct{ tokens, cutover, rules string }
+type proxyFiles struct {
+	tokens, cutover, rules, states string
+	poll                           time.Duration
+}
 
 func (f *proxyFiles) register(cmd *cobra.Command, a *app) {
 	cmd.PersistentFlags().StringVar(&f.tokens, "tokens-file", "", "bearer tokens file, hashes only (default STATE_DIR/proxy/tokens.yaml)")
-	cmd.PersistentFlags().StringVar(&f.cutover, "cutover-file", "deploy/local/cutover.yaml", "per-customer cutover states (legacy, shadow, live, complete); relative to the Brooks root")
+	cmd.PersistentFlags().StringVar(&f.states, "states", "cassandra", "where the cutover states come from: cassandra (brooks cutover, polled) or file (--cutover-file)")
+	cmd.PersistentFlags().DurationVar(&f.poll, "states-poll", cutover.DefaultPoll, "with --states cassandra: how often the states are re-read")
+	cmd.PersistentFlags().StringVar(&f.cutover, "cutover-file", "deploy/local/cutover.yaml", "with --states file: per-customer cutover states (legacy, shadow, live, complete); relative to the Brooks root")
 	cmd.PersistentFlags().StringVar(&f.rules, "rules-file", "deploy/rules/expected-differences.yaml", "expected-difference rules and tolerances for diff; relative to the Brooks root")
 }
 
@@ -72,9 +77,25 @@ func newProxyCmd(a *app) *cobra.Command {
 			if err != nil {
 				return usageError{err}
 			}
-			states, err := cutover.LoadFile(a.rooted(files.cutover))
-			if err != nil {
-				return usageError{err}
+			var states proxy.StateSource
+			switch files.states {
+			case "cassandra":
+				// Connects lazily: until the first good read, State fails
+				// (and the proxy answers as for a failed state read).
+				session, err := cass.Connect(a.cfg.CassandraHosts, a.cfg.Keyspace)
+				if err != nil {
+					return fmt.Errorf("cutover states: %w (run `bin/brooks migrate`, or --states file)", err)
+				}
+				defer session.Close()
+				states = cutover.NewPolled(cutover.NewStore(session, a.cfg.Keyspace), files.poll, a.log)
+			case "file":
+				fs, err := cutover.LoadFile(a.rooted(files.cutover))
+				if err != nil {
+					return usageError{err}
+				}
+				states = fs
+			default:
+				return usageError{fmt.Errorf("--states %q: want cassandra or file", files.states)}
 			}
 			rules, err := diff.LoadConfig(a.rooted(files.rules))
 			if err != nil {

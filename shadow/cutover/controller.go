@@ -113,6 +113,8 @@ func (e *GateError) Error() string {
 // ErrUnknownCustomer is returned for a customer outside Options.Customers.
 var ErrUnknownCustomer = errors.New("unknown customer")
 
+var errBadRequest = errors.New("bad request")
+
 // Request is an operator's move.
 type Request struct {
 	Customer, Actor, Reason string
@@ -126,13 +128,13 @@ type Request struct {
 func (c *Controller) check(r Request) error {
 	switch {
 	case r.Customer == "":
-		return errors.New("a customer is required")
+		return fmt.Errorf("%w: a customer is required", errBadRequest)
 	case len(c.o.Customers) > 0 && !slices.Contains(c.o.Customers, r.Customer):
 		return fmt.Errorf("%w %q", ErrUnknownCustomer, r.Customer)
 	case r.Reason == "":
-		return errors.New("a reason is required")
+		return fmt.Errorf("%w: a reason is required (--reason)", errBadRequest)
 	case r.From != "" && !r.From.Valid():
-		return fmt.Errorf("from: state %q is not one of %v", r.From, States)
+		return fmt.Errorf("%w: from: state %q is not one of %v", errBadRequest, r.From, States)
 	}
 	return nil
 }
