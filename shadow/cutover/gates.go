@@ -155,8 +155,8 @@ func (g *Gates) nextgenData(ctx context.Context, customer string) Gate {
 	if g.Nextgen == nil {
 		return fail(name, th, "no nextgen query API configured")
 	}
-	to := g.now().Add(-o.SettleWindow).Truncate(time.Hour)
-	q := &query.Query{Customer: customer, Metrics: []string{"pageviews"}, From: to.Add(-o.DataLookback), To: to, Interval: "total"}
+	to := g.now().Add(-o.SettleWindow).Truncate(5 * time.Minute)
+	q := &query.Query{Customer: customer, Metrics: []string{"pageviews"}, From: to.Add(-o.DataLookback).Truncate(5 * time.Minute), To: to, Interval: "total"}
 	a, err := g.Nextgen.Do(ctx, q)
 	if err != nil {
 		return fail(name, th, "nextgen query: "+err.Error())
