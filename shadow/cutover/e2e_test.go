@@ -3,6 +3,7 @@ package cutover_test
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -134,10 +135,14 @@ func TestCutoverEndToEnd(t *testing.T) {
 	gates := &cutover.Gates{Options: cutover.GateOptions{SettleWindow: 5 * time.Minute, DataLookback: 24 * time.Hour, AuditDays: 1,
 		EvidenceWindow: time.Hour, MinMatchRate: 0.999, MinSettled: 20, MinCoverage: 0.95, MaxFreshnessP99: time.Minute, LiveFor: time.Hour},
 		Evidence: cutover.EvidenceSummaries{Reader: ev, Options: evidence.SummaryOptions{Shapes: compare.MatrixIDs()}},
-		Audit:    cutover.Certificates{Session: sess, Keyspace: ks}, Nextgen: st.nextgen, Freshness: cutover.GathererFreshness{Gatherer: st.engineReg}}
+		Audit:    cutover.Certificates{Session: sess, Keyspace: ks}, Nextgen: st.nextgen, Freshness: cutover.GathererFreshness{Gatherer: st.engineReg},
+		// The traffic is minutes old: the gates' clock runs 10 minutes
+		// ahead so that it is older than the 5-minute settle window.
+		Now: func() time.Time { return time.Now().Add(10 * time.Minute) }}
 	reg := prometheus.NewRegistry()
 	ctl, err := cutover.New(cutover.Options{Store: store, Gates: gates, Customers: st.customers.IDs(), Interval: 200 * time.Millisecond,
-		RollbackWindow: 10 * time.Minute, MaxMismatchRate: 0.01, MaxErrorRate: 0.05, RollbackMinComparisons: 5, HoldDown: time.Hour, Registerer: reg})
+		RollbackWindow: 30 * time.Minute, MaxMismatchRate: 0.01, MaxErrorRate: 0.05, RollbackMinComparisons: 5, HoldDown: time.Hour, Registerer: reg,
+		Logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,11 +243,32 @@ func TestCutoverEndToEnd(t *testing.T) {
 		if liveAt.IsZero() {
 			t.Skip("not live")
 		}
+		// Control: live without a fault, the window fills with settled
+		// comparisons and nothing crosses a limit.
+		deadline := time.Now().Add(time.Minute)
+		for {
+			r, _ := store.Get(ctx, goLive)
+			if r.State != cutover.Live {
+				t.Fatalf("rolled back before any fault: %+v", r)
+			}
+			gs, crossed, err := ctl.RollbackEvidence(ctx, r)
+			if err != nil || crossed {
+				t.Fatalf("clean live customer: %v crossed %v (%v)", gs, crossed, err)
+			}
+			if !strings.Contains(gs[0].Detail, "not judged") {
+				t.Logf("control, before the fault: %v", gs)
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the window never filled: %v", gs)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
 		k := pickPost(t, st, goLive)
 		planted := time.Now()
 		undo := st.plantNextgen(t, goLive, k.URL, k.Bucket, 9)
 		t.Cleanup(func() { undo(t) })
-		deadline := time.Now().Add(3 * time.Minute)
+		deadline = time.Now().Add(3 * time.Minute)
 		var r cutover.Record
 		for {
 			var err error
@@ -253,7 +279,10 @@ func TestCutoverEndToEnd(t *testing.T) {
 				break
 			}
 			if time.Now().After(deadline) {
-				t.Fatal("no automatic rollback 3 min after the planted fault")
+				gs, crossed, err := ctl.RollbackEvidence(ctx, r)
+				ms, _ := ev.Mismatches(ctx, goLive, false)
+				t.Fatalf("no automatic rollback 3 min after the planted fault: evidence %v crossed %v err %v; %d open mismatches; round errors %g",
+					gs, crossed, err, len(ms), counter(t, reg, "brooks_cutover_round_errors_total"))
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
@@ -331,6 +360,10 @@ func TestCutoverEndToEnd(t *testing.T) {
 		}
 	})
 }
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) { w.t.Log(strings.TrimSpace(string(p))); return len(p), nil }
 
 func apiMux(tokens *auth.Tokens, c *cutover.Controller) http.Handler {
 	mux := http.NewServeMux()

@@ -16,9 +16,9 @@ const PathCustomers = "/v1/cutover/customers"
 
 // Error codes of the admin API beyond the query API's.
 const (
-	CodeConflict   = "conflict"    // 409: a lost compare-and-set; "current" holds the state now
-	CodeGateUnmet  = "gate_unmet"  // 422: "gates" holds every gate, failing ones with pass=false
-	CodeIllegal    = "illegal"     // 409: no such step from the current state
+	CodeConflict   = "conflict"   // 409: a lost compare-and-set; "current" holds the state now
+	CodeGateUnmet  = "gate_unmet" // 422: "gates" holds every gate, failing ones with pass=false
+	CodeIllegal    = "illegal"    // 409: no such step from the current state
 	codeNoCustomer = "unknown_customer"
 )
 
