@@ -173,7 +173,10 @@ func newCutoverCmd(a *app) *cobra.Command {
 				if err := need("customer", "reason"); err != nil {
 					return err
 				}
-				actor := "cli:" + os.Getenv("USER")
+				actor := "cli"
+				if u := os.Getenv("USER"); u != "" {
+					actor += ":" + u
+				}
 				req := cutover.Request{Customer: customer, Actor: actor, Reason: reason, From: cutover.State(from), Force: force}
 				var rec cutover.Record
 				var gs []cutover.Gate

@@ -207,7 +207,7 @@ func (c *Controller) Advance(ctx context.Context, r Request) (Record, []Gate, er
 		return cur, nil, err
 	}
 	if r.From != "" && cur.State != r.From {
-		return cur, nil, &ConflictError{Customer: r.Customer, Expected: -1, Current: cur}
+		return cur, nil, &ConflictError{Customer: r.Customer, Expected: cur.Version, ExpectedState: r.From, Current: cur}
 	}
 	to, err := Apply(cur.State, Advance)
 	if err != nil {
@@ -240,7 +240,7 @@ func (c *Controller) Rollback(ctx context.Context, r Request) (Record, error) {
 		return cur, err
 	}
 	if r.From != "" && cur.State != r.From {
-		return cur, &ConflictError{Customer: r.Customer, Expected: -1, Current: cur}
+		return cur, &ConflictError{Customer: r.Customer, Expected: cur.Version, ExpectedState: r.From, Current: cur}
 	}
 	to, err := Apply(cur.State, Rollback)
 	if err != nil {

@@ -72,13 +72,20 @@ type Entry struct {
 // since it was read. Current is the state now.
 type ConflictError struct {
 	Customer string
-	Expected int64
-	Current  Record
+	// Expected is the version read; ExpectedState, when set, the state the
+	// caller said the customer was in (Request.From).
+	Expected      int64
+	ExpectedState State
+	Current       Record
 }
 
 func (e *ConflictError) Error() string {
-	return fmt.Sprintf("cutover of %s changed concurrently: expected version %d, now %s at version %d (changed %s)",
-		e.Customer, e.Expected, e.Current.State, e.Current.Version, e.Current.ChangedAt.Format(time.RFC3339))
+	exp := fmt.Sprintf("expected version %d", e.Expected)
+	if e.ExpectedState != "" {
+		exp = "expected " + string(e.ExpectedState)
+	}
+	return fmt.Sprintf("cutover of %s changed concurrently (someone else moved it): %s, now %s at version %d (changed %s)",
+		e.Customer, exp, e.Current.State, e.Current.Version, e.Current.ChangedAt.Format(time.RFC3339))
 }
 
 // Store is the cutover table in one keyspace.
