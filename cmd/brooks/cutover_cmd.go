@@ -90,7 +90,6 @@ func (f *cutoverFlags) controller(a *app, reg func(*cutover.Options)) (*cutover.
 	return c, store, session.Close, nil
 }
 
-
 // newCutoverCmd is `brooks cutover`: per-customer cutover states in
 // Cassandra, their gates, moves and history (shadow/cutover), and `run`,
 // the controller with automatic rollback and the admin HTTP API.
@@ -323,4 +322,3 @@ func fmtTime(t time.Time) string {
 	}
 	return t.Format(time.RFC3339)
 }
-

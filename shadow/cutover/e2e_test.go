@@ -363,7 +363,10 @@ func TestCutoverEndToEnd(t *testing.T) {
 
 type testWriter struct{ t *testing.T }
 
-func (w testWriter) Write(p []byte) (int, error) { w.t.Log(strings.TrimSpace(string(p))); return len(p), nil }
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
 
 func apiMux(tokens *auth.Tokens, c *cutover.Controller) http.Handler {
 	mux := http.NewServeMux()
