@@ -33,6 +33,7 @@ components=(
   "nextgen-run|nextgen run|http://127.0.0.1:9184/healthz"
   "nextgen-serve|nextgen serve|http://127.0.0.1:8082/healthz"
   "proxy|proxy --tokens-file $run/tokens.yaml --settle 1m|http://127.0.0.1:8090/healthz"
+  "cutover|cutover run --tokens-file $run/tokens.yaml|http://127.0.0.1:8093/healthz"
 )
 
 alive() { [[ -s $run/$1.pid ]] && kill -0 "$(<"$run/$1.pid")" 2>/dev/null; }
@@ -83,6 +84,14 @@ up() {
   [[ -n ${DEMO_SEED:-} ]] && seed=(--seed "$DEMO_SEED")
   echo "demo: sending ${secs}s of traffic at ${rate} events/s ..."
   "$bin" loadgen --target http://127.0.0.1:8080 --duration "${secs}s" --rate "$rate" "${seed[@]}" --expect "$exp"
+  if has_cmd cutover; then # one customer per state; forced (the demo's evidence is minutes old), idempotent through --from
+    local st
+    "$bin" cutover advance --customer acme.example --from legacy --force --reason "demo: shadow" >>"$run/cutover-moves.log" 2>&1 || true
+    for st in legacy shadow; do
+      "$bin" cutover advance --customer globex.example --from $st --force --reason "demo: live" >>"$run/cutover-moves.log" 2>&1 || true
+    done
+    "$bin" cutover status 2>>"$run/cutover-moves.log" || true
+  fi
   local all
   all=$(ls "$run"/expectations-*.jsonl | paste -sd, -)
   cat <<EOT
@@ -115,7 +124,9 @@ EOT
   if has_cmd proxy; then
     echo "  proxy token    $(<"$run/acme.token")   (reads acme.example only; admin token in $run/admin.token)"
     echo "  proxy query    curl -s -H \"Authorization: Bearer \$(cat $run/acme.token)\" -XPOST http://127.0.0.1:8090/v1/query -d '$q'"
-    echo "  shadow report  $bin shadow report --customer acme.example --since 1h   (states: deploy/local/cutover.yaml)"
+    echo "  shadow report  $bin shadow report --customer acme.example --since 1h"
+    echo "  cutover        $bin cutover status | gates --customer acme.example | history --customer globex.example"
+    echo "  cutover API    curl -s -H \"Authorization: Bearer \$(cat $run/admin.token)\" http://127.0.0.1:8093/v1/cutover/customers"
   fi
   echo "Stop the components with 'make demo-down', the servers with 'make services-down'."
 }
