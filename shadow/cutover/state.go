@@ -1,16 +1,19 @@
 // Package cutover holds each customer's migration state — legacy, shadow,
 // live, complete — which the routing proxy and the shadow comparer act on.
 //
-// Until the cutover controller (gated on evidence) lands, the states come
-// from a file the operator edits, deploy/local/cutover.yaml:
+// The states live in Cassandra (Store: compare-and-set on a version, with
+// an append-only history), move one step at a time (Apply), forward only
+// when the gates on the evidence pass (Gates), and back by themselves when
+// a live customer's evidence crosses a limit (Controller.Run). The proxy and
+// the comparer read them through Polled. See README.md.
+//
+// File is the older source, a file the operator edits
+// (deploy/local/cutover.yaml), kept for tests and demos without Cassandra:
 //
 //	default: legacy            # customers not listed
 //	customers:
 //	  acme.example: shadow
 //	  globex.example: live
-//
-// The controller will implement the same Source interface the proxy and the
-// comparer declare (State(ctx, customer) (cutover.State, error)).
 package cutover
 
 import (
