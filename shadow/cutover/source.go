@@ -29,10 +29,11 @@ type Polled struct {
 	every time.Duration
 	log   *slog.Logger
 
-	mu     sync.Mutex
-	read   time.Time
-	states map[string]State
-	err    error
+	mu         sync.Mutex
+	read       time.Time
+	refreshing bool
+	states     map[string]State
+	err        error
 }
 
 // NewPolled returns a source re-reading src at most once per every
@@ -48,8 +49,18 @@ func NewPolled(src Lister, every time.Duration, log *slog.Logger) *Polled {
 func (p *Polled) State(ctx context.Context, customer string) (State, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if time.Since(p.read) >= p.every {
-		p.refresh(ctx)
+	switch {
+	case p.states == nil && time.Since(p.read) >= p.every:
+		// Nothing to serve yet: this caller reads (others wait on mu).
+		p.refresh(ctx, p.src)
+	case time.Since(p.read) >= p.every && !p.refreshing:
+		// One caller re-reads without the lock; the others serve the
+		// current copy meanwhile.
+		p.refreshing = true
+		p.mu.Unlock()
+		p.refreshUnlocked(ctx)
+		p.mu.Lock()
+		p.refreshing = false
 	}
 	if p.states == nil {
 		return "", p.err
@@ -60,10 +71,26 @@ func (p *Polled) State(ctx context.Context, customer string) (State, error) {
 	return Legacy, nil
 }
 
-func (p *Polled) refresh(ctx context.Context) {
+func (p *Polled) refreshUnlocked(ctx context.Context) {
+	rs, err := list(ctx, p.src)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.apply(rs, err)
+}
+
+func (p *Polled) refresh(ctx context.Context, src Lister) {
+	rs, err := list(ctx, src)
+	p.apply(rs, err)
+}
+
+func list(ctx context.Context, src Lister) ([]Record, error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 	defer cancel()
-	rs, err := p.src.List(ctx)
+	return src.List(ctx)
+}
+
+// apply installs a read's result; p.mu is held.
+func (p *Polled) apply(rs []Record, err error) {
 	p.read = time.Now()
 	if err != nil {
 		if p.err == nil {
