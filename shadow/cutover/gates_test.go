@@ -90,7 +90,9 @@ func TestShadowToLiveGates(t *testing.T) {
 
 type fixedFresh time.Duration
 
-func (f fixedFresh) FreshnessP99(context.Context) (time.Duration, error) { return time.Duration(f), nil }
+func (f fixedFresh) FreshnessP99(context.Context) (time.Duration, error) {
+	return time.Duration(f), nil
+}
 
 func TestOtherTransitionsGates(t *testing.T) {
 	now := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
