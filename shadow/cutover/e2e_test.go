@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"os/exec"
+	"regexp"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -328,6 +331,83 @@ func TestCutoverEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("two proxy processes apply a state write within 2 s", func(t *testing.T) {
+		tokensFile := filepath.Join(t.TempDir(), "tokens.yaml")
+		if err := auth.Append(tokensFile, readEntry); err != nil {
+			t.Fatal(err)
+		}
+		bin := filepath.Join(t.TempDir(), "brooks")
+		build := exec.Command("go", "build", "-o", bin, "./cmd/brooks")
+		build.Dir = testenv.RepoRoot(t)
+		if out, err := build.CombinedOutput(); err != nil {
+			t.Fatalf("go build: %v\n%s", err, out)
+		}
+		var urls []string
+		for i := range 2 {
+			logPath := filepath.Join(t.TempDir(), fmt.Sprintf("proxy%d.log", i))
+			logf, err := os.Create(logPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cmd := exec.Command(bin, "proxy", "--tokens-file", tokensFile, "--legacy-url", st.legacyURL, "--nextgen-url", st.nextgenURL,
+				"--compare=false", "--states", "cassandra", "--keyspace", ks, "--http-addr", "127.0.0.1:0")
+			cmd.Dir, cmd.Stdout, cmd.Stderr = testenv.RepoRoot(t), logf, logf
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() {
+				cmd.Process.Signal(os.Interrupt)
+				cmd.Wait()
+				logf.Close()
+				if t.Failed() {
+					b, _ := os.ReadFile(logPath)
+					t.Logf("proxy %d log:\n%s", i, b)
+				}
+			})
+			urls = append(urls, "http://"+logAddr(t, logPath))
+		}
+		byProcesses := func(want string, since time.Time) time.Duration {
+			var slowest time.Duration
+			for _, u := range urls {
+				for servedBy(u) != want {
+					if time.Since(since) > 5*time.Second {
+						t.Fatalf("proxy process %s still not served by %s %s after the write", u, want, time.Since(since))
+					}
+					time.Sleep(10 * time.Millisecond)
+				}
+				slowest = max(slowest, time.Since(since))
+			}
+			return slowest
+		}
+		cur, _ := store.Get(ctx, goLive)
+		if cur.State != cutover.Live {
+			t.Fatalf("%s is %s, want live", goLive, cur.State)
+		}
+		byProcesses("nextgen", time.Now())
+		for _, move := range []struct {
+			action   cutover.Action
+			servedBy string
+		}{{cutover.Rollback, "legacy"}, {cutover.Advance, "nextgen"}, {cutover.Rollback, "legacy"}} {
+			var r cutover.Record
+			var err error
+			req := cutover.Request{Customer: goLive, Actor: "test", Reason: "two processes", Force: true}
+			if move.action == cutover.Rollback {
+				req.Force = false
+				r, err = ctl.Rollback(ctx, req)
+			} else {
+				r, _, err = ctl.Advance(ctx, req)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := byProcesses(move.servedBy, r.ChangedAt)
+			t.Logf("FIGURE state write (%s → %s) → both proxy processes serving by it (poll 500 ms): %s", r.State, move.servedBy, d)
+			if d > 2*time.Second {
+				t.Errorf("applied after %s, want within 2 s", d)
+			}
+		}
+	})
+
 	t.Run("admin API", func(t *testing.T) {
 		if s, _ := call(t, "GET", api.URL+cutover.PathCustomers, "", ""); s != http.StatusUnauthorized {
 			t.Errorf("no token: %d", s)
@@ -366,6 +446,23 @@ type testWriter struct{ t *testing.T }
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(p)))
 	return len(p), nil
+}
+
+// logAddr finds the address a component logged it listens on.
+func logAddr(t *testing.T, logPath string) string {
+	t.Helper()
+	re := regexp.MustCompile(`msg="component started".* addr=(\S+)`)
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		b, _ := os.ReadFile(logPath)
+		if m := re.FindSubmatch(b); m != nil {
+			return string(m[1])
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	b, _ := os.ReadFile(logPath)
+	t.Fatalf("no http address in %s:\n%s", logPath, b)
+	return ""
 }
 
 func apiMux(tokens *auth.Tokens, c *cutover.Controller) http.Handler {
