@@ -1,0 +1,294 @@
+// Package audittest runs the whole data path on the real servers for the
+// audit's tests: loadgen traffic through a real collector into a fresh
+// Kafka topic, consumed by a real archiver (local sink in a temporary
+// folder), a real legacy ingester (its own Redis key prefix and Mongo
+// database) and a real nextgen stream engine (its own keyspace and index
+// prefix), with both query APIs served over HTTP.
+package audittest
+
+import (
+	"context"
+	"errors"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+	"go.mongodb.org/mongo-driver/mongo"
+	"go.mongodb.org/mongo-driver/mongo/options"
+
+	"github.com/brooksdata/brooks/audit/archive"
+	"github.com/brooksdata/brooks/internal/cass"
+	"github.com/brooksdata/brooks/internal/config"
+	"github.com/brooksdata/brooks/internal/obs"
+	"github.com/brooksdata/brooks/internal/stacktest"
+	"github.com/brooksdata/brooks/internal/testenv"
+	"github.com/brooksdata/brooks/legacy"
+	"github.com/brooksdata/brooks/loadgen"
+	"github.com/brooksdata/brooks/nextgen/api"
+	"github.com/brooksdata/brooks/nextgen/engine"
+	"github.com/brooksdata/brooks/nextgen/esindex"
+	"github.com/brooksdata/brooks/nextgen/queryengine"
+	"github.com/brooksdata/brooks/nextgen/rawstore"
+	"github.com/brooksdata/brooks/pixel"
+	"github.com/brooksdata/brooks/query"
+)
+
+// Stack is the running data path of one test.
+type Stack struct {
+	Cfg       config.Config
+	Pipeline  *stacktest.Pipeline
+	Customers *pixel.Customers
+	Sink      *archive.Local
+	ArchDir   string
+	Legacy    *query.Client
+	Nextgen   *query.Client
+	Raw       *rawstore.Store
+	ES        *esindex.Client
+	Keyspace  string
+	// LegacyStore is System One's store; LegacyGroup its consumer group.
+	LegacyStore *legacy.Store
+	LegacyGroup string
+	Engine      *engine.Engine
+	EngineGroup string
+	stops       []func()
+}
+
+// Options choose what runs.
+type Options struct {
+	// NoLegacyIngester leaves the legacy ingester to the test (RunLegacy).
+	NoLegacyIngester bool
+}
+
+// Start brings the stack up; everything stops and is deleted with the test.
+func Start(t *testing.T, o Options) *Stack {
+	t.Helper()
+	p := stacktest.Start(t)
+	cfg := testenv.Require(t, testenv.Kafka, testenv.Cassandra, testenv.Elasticsearch, testenv.Redis, testenv.FerretDB)
+	cfg.Topic = p.Cfg.Topic
+	s := &Stack{Cfg: cfg, Pipeline: p, Customers: testenv.Customers(t), ArchDir: t.TempDir()}
+	ctx := testenv.Context(t, 5*time.Minute)
+	var err error
+	if s.Sink, err = archive.NewLocal(s.ArchDir); err != nil {
+		t.Fatal(err)
+	}
+
+	// archive
+	ao := archive.DefaultOptions()
+	ao.Brokers, ao.Topic, ao.Group, ao.Sink = cfg.KafkaBrokers, cfg.Topic, testenv.Name("audit_archive"), s.Sink
+	ao.RollInterval, ao.HourGrace, ao.SessionTimeout = time.Second, time.Second, 6*time.Second
+	ao.Registry = prometheus.NewRegistry()
+	arch, err := archive.New(ao)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.run(t, "archiver", arch.Run)
+
+	// legacy
+	prefix := testenv.Name("audit_legacy") + ":"
+	db := testenv.Name("audit_legacy")
+	lo := legacy.DefaultOptions()
+	lo.KeyPrefix = prefix
+	if s.LegacyStore, err = legacy.Connect(ctx, cfg.RedisAddr, cfg.MongoURI, db, lo); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.LegacyStore.EnsureSchema(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dropLegacy(t, cfg, prefix, db, s.LegacyStore) })
+	s.LegacyGroup = testenv.Name("audit_legacy")
+	if !o.NoLegacyIngester {
+		s.RunLegacy(t, nil)
+	}
+	ls, err := legacy.NewServer(s.LegacyStore, legacy.ServerOptions{Customers: s.Customers, Registry: prometheus.NewRegistry()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lh := httptest.NewServer(ls)
+	t.Cleanup(lh.Close)
+	s.Legacy = query.NewClient(lh.URL)
+
+	// nextgen
+	s.Keyspace = testenv.Name("audit")
+	if err := rawstore.Migrate(ctx, cfg.CassandraHosts, s.Keyspace, 1); err != nil {
+		t.Fatal(err)
+	}
+	if s.Raw, err = rawstore.Open(cfg.CassandraHosts, s.Keyspace, rawstore.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		s.Raw.Close()
+		if cs, err := cass.Connect(cfg.CassandraHosts, ""); err == nil {
+			_ = cs.Query("DROP KEYSPACE IF EXISTS " + s.Keyspace).Exec()
+			cs.Close()
+		}
+	})
+	if s.ES, err = esindex.Open(cfg.ElasticURL, testenv.Name("audit")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ES.EnsureTemplates(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := s.ES.DeleteAll(ctx); err != nil {
+			t.Logf("delete test indices: %v", err)
+		}
+	})
+	eo := engine.DefaultOptions()
+	s.EngineGroup = testenv.Name("audit_nextgen")
+	eo.Brokers, eo.Topic, eo.Group = cfg.KafkaBrokers, cfg.Topic, s.EngineGroup
+	eo.Customers, eo.Raw, eo.ES = s.Customers, s.Raw, s.ES
+	eo.FlushInterval, eo.SessionTimeout = 200*time.Millisecond, 6*time.Second
+	if s.Engine, err = engine.New(eo); err != nil {
+		t.Fatal(err)
+	}
+	s.run(t, "nextgen engine", s.Engine.Run)
+	qo := queryengine.DefaultOptions()
+	qo.Customers, qo.Raw = s.Customers, s.Raw
+	qe, err := queryengine.New(s.ES, qo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nh := httptest.NewServer(api.New(qe, api.Options{Registry: obs.NewRegistry()}).Handler())
+	t.Cleanup(nh.Close)
+	s.Nextgen = query.NewClient(nh.URL)
+	return s
+}
+
+// run runs a component until the test ends, failing the test if it
+// returned an error.
+func (s *Stack) run(t *testing.T, name string, fn func(context.Context) error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- fn(ctx) }()
+	var once sync.Once
+	t.Cleanup(func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+				t.Errorf("%s: %v", name, err)
+			}
+		})
+	})
+}
+
+// RunLegacy starts a legacy ingester in the stack's group. With crash set
+// it returns crash right after its first flush reached the stores and
+// before it committed; stop waits for it and returns Run's error.
+func (s *Stack) RunLegacy(t *testing.T, crash error) (in *legacy.Ingester, stop func() error) {
+	t.Helper()
+	io := legacy.DefaultIngestOptions()
+	io.Brokers, io.Topic, io.GroupID, io.Customers = s.Cfg.KafkaBrokers, s.Cfg.Topic, s.LegacyGroup, s.Customers
+	io.FlushInterval = 300 * time.Millisecond
+	in, err := legacy.NewIngester(s.LegacyStore, io)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if crash != nil {
+		in.SimulateCrashBeforeCommit(crash)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- in.Run(ctx) }()
+	var once sync.Once
+	var runErr error
+	stop = func() error {
+		once.Do(func() {
+			cancel()
+			runErr = <-done
+		})
+		return runErr
+	}
+	t.Cleanup(func() {
+		if err := stop(); err != nil && (crash == nil || !errors.Is(err, crash)) {
+			t.Errorf("legacy ingester: %v", err)
+		}
+	})
+	return in, stop
+}
+
+// Send runs loadgen through the collector and returns its expectations
+// and the number of records it sent.
+func (s *Stack) Send(t *testing.T, o loadgen.Options) (*loadgen.Expectations, int) {
+	t.Helper()
+	exp := stacktest.Send(t, s.Pipeline, o)
+	n := 0
+	for _, c := range exp.Sent {
+		n += c
+	}
+	return exp, n
+}
+
+// WaitArchived waits until the archive's closed parts hold at least n
+// records (every customer, the hours around now).
+func (s *Stack) WaitArchived(t *testing.T, n int64, from time.Time) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		var got int64
+		ctx := testenv.Context(t, time.Minute)
+		custs, err := archive.Customers(ctx, s.Sink)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range custs {
+			mans, _, err := archive.Manifests(ctx, s.Sink, c, from, time.Now().Add(2*time.Hour))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range mans {
+				got += m.Events
+			}
+		}
+		if got >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("archive holds %d of %d records after 2 minutes", got, n)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// Eventually polls cond every 500 ms until it returns "" or d passed, then
+// fails the test with its last answer.
+func Eventually(t *testing.T, d time.Duration, cond func() string) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		msg := cond()
+		if msg == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after %s: %s", d, msg)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+func dropLegacy(t *testing.T, cfg config.Config, prefix, db string, s *legacy.Store) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	rdb := redis.NewClient(&redis.Options{Addr: cfg.RedisAddr})
+	defer rdb.Close()
+	iter := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+	var keys []string
+	for iter.Next(ctx) {
+		keys = append(keys, iter.Val())
+	}
+	if len(keys) > 0 {
+		rdb.Unlink(ctx, keys...)
+	}
+	if mc, err := mongo.Connect(ctx, options.Client().ApplyURI(cfg.MongoURI)); err == nil {
+		if err := mc.Database(db).Drop(ctx); err != nil {
+			t.Logf("drop %s: %v", db, err)
+		}
+		_ = mc.Disconnect(ctx)
+	}
+	s.Close(ctx)
+}
