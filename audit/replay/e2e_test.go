@@ -39,10 +39,23 @@ func days(a, b time.Time) (time.Time, time.Time) {
 	return a.UTC().Truncate(24 * time.Hour), b.UTC().Truncate(24 * time.Hour).Add(24 * time.Hour)
 }
 
+func ptr(v *float64) string {
+	if v == nil {
+		return "-"
+	}
+	return fmt.Sprint(*v)
+}
+
 func summary(reps map[string]*replay.Report) string {
 	s := ""
 	for c, r := range reps {
 		s += fmt.Sprintf("%s: %s %v %v; ", c, r.Verdict, r.Counts, r.Reasons)
+		for i, cv := range r.Faults() {
+			if i == 3 {
+				break
+			}
+			s += fmt.Sprintf("[%s %s %v %s truth %v legacy %s (its truth %s) nextgen %s: %s] ", cv.Interval, cv.Bucket.Format(time.RFC3339), cv.Key, cv.Metric, cv.Truth, ptr(cv.Legacy), ptr(cv.LegacyTruth), ptr(cv.Nextgen), cv.Verdict)
+		}
 	}
 	return s
 }

@@ -46,7 +46,9 @@ type TallyJSON struct {
 	Hash  string `json:"hash"`
 }
 
-func tallyJSON(t ledger.Tally) TallyJSON { return TallyJSON{Count: t.Count, Hash: archive.HashHex(t.Hash)} }
+func tallyJSON(t ledger.Tally) TallyJSON {
+	return TallyJSON{Count: t.Count, Hash: archive.HashHex(t.Hash)}
+}
 
 const rawSampleCap = 10
 

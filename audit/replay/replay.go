@@ -37,6 +37,11 @@ type Options struct {
 	// Tolerances per metric, as diff takes them (approximate metrics get
 	// 3 standard errors of what the system states by default).
 	Tolerances map[string]diff.Tolerance
+	// LegacyTolerances override Tolerances for legacy's answers:
+	// DefaultOptions allows its HyperLogLog visitors 3 standard errors
+	// plus 2 (Redis' sketch misses by one or two at small counts; legacy's
+	// own tests hold it to the same bound).
+	LegacyTolerances map[string]diff.Tolerance
 	// Lookback: see BuildOptions.
 	Lookback time.Duration
 	Progress Progress
@@ -45,7 +50,9 @@ type Options struct {
 
 // DefaultOptions returns Options with diff's settle delay.
 func DefaultOptions() Options {
-	return Options{SettleDelay: diff.DefaultSettleDelay}
+	return Options{SettleDelay: diff.DefaultSettleDelay, LegacyTolerances: map[string]diff.Tolerance{
+		query.Visitors: {StdErrors: diff.DefaultStdErrors, Absolute: 2},
+	}}
 }
 
 // Run replays customer's archive for [from, to) into ground truth, asks
@@ -85,6 +92,7 @@ func Run(ctx context.Context, o Options, customer string, from, to time.Time) (*
 		log.Warn("archive part refused", "part", r.Key, "reason", r.Reason)
 	}
 	j := newJudge(tr, diff.Options{Now: o.Now, SettleDelay: o.SettleDelay, Tolerances: o.Tolerances}, func(u string) bool { return cust.IsPost(u) })
+	j.legacyTolerances = mergeTolerances(o.Tolerances, o.LegacyTolerances)
 	legacyView := LegacyView(cust)
 	for _, q := range Questions(customer, tr.From, tr.To, o.Now) {
 		asker := o.Nextgen
@@ -130,4 +138,15 @@ func Run(ctx context.Context, o Options, customer string, from, to time.Time) (*
 	}
 	rep.decide()
 	return rep, nil
+}
+
+func mergeTolerances(base, over map[string]diff.Tolerance) map[string]diff.Tolerance {
+	out := map[string]diff.Tolerance{}
+	for m, t := range base {
+		out[m] = t
+	}
+	for m, t := range over {
+		out[m] = t
+	}
+	return out
 }

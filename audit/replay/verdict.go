@@ -62,6 +62,8 @@ type judge struct {
 	failed []failedQuestion
 	asked  []Question
 	isPost func(string) bool
+	// legacyTolerances replace opts.Tolerances for legacy's answers.
+	legacyTolerances map[string]diff.Tolerance
 }
 
 type failedQuestion struct {
@@ -83,6 +85,9 @@ func cellID(interval string, bucket int64, key map[string]string, metric string)
 func (j *judge) add(q Question, truth, sys *query.Answer) error {
 	opts := j.opts
 	opts.LeftName, opts.RightName = "truth", q.System
+	if q.System == systemLegacy && j.legacyTolerances != nil {
+		opts.Tolerances = j.legacyTolerances
+	}
 	rep, err := diff.CompareAnswers(truth, sys, opts)
 	if err != nil {
 		return fmt.Errorf("compare %s with truth: %w", q.System, err)
