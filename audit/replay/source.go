@@ -25,12 +25,16 @@ type Refusal struct {
 type Part struct {
 	Manifest *archive.Manifest
 	Events   []pixel.Event
+	// Values are the events' records byte for byte (ReadOptions.KeepValues).
+	Values [][]byte
 }
 
 // ReadOptions tune ReadArchive.
 type ReadOptions struct {
 	// Progress is told the events of every part read (none when nil).
 	Progress Progress
+	// KeepValues keeps every event's record in Part.Values.
+	KeepValues bool
 }
 
 // ReadArchive lists the parts of customer's hours in [from, to), verifies
@@ -56,7 +60,7 @@ func ReadArchive(ctx context.Context, sink archive.Sink, customer string, from, 
 		if err := ctx.Err(); err != nil {
 			return refused, orphans, err
 		}
-		p, reason := readPart(ctx, sink, m)
+		p, reason := readPart(ctx, sink, m, o.KeepValues)
 		if o.Progress != nil {
 			o.Progress.Add(m.Events)
 		}
@@ -77,7 +81,7 @@ func ReadArchive(ctx context.Context, sink archive.Sink, customer string, from, 
 // readPart decodes and verifies one part; reason says why it is refused
 // ("" when it verifies). Events are handed out only after the whole file
 // matched, so a damaged part contributes nothing.
-func readPart(ctx context.Context, sink archive.Sink, m *archive.Manifest) (*Part, string) {
+func readPart(ctx context.Context, sink archive.Sink, m *archive.Manifest, keep bool) (*Part, string) {
 	p := &Part{Manifest: m, Events: make([]pixel.Event, 0, m.Events)}
 	var n, invalid int64
 	var t ledger.Tally
@@ -94,6 +98,9 @@ func readPart(ctx context.Context, sink archive.Sink, m *archive.Manifest) (*Par
 		}
 		t.Add(e.EID)
 		p.Events = append(p.Events, e)
+		if keep {
+			p.Values = append(p.Values, append([]byte(nil), line...))
+		}
 		return nil
 	})
 	switch {
