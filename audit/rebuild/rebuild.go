@@ -74,9 +74,9 @@ type Result struct {
 	To       time.Time `json:"to"`
 	// Hours and Days rebuilt; Resumed the hours and days a checkpoint
 	// said were done.
-	Hours   int `json:"hours"`
-	Days    int `json:"days"`
-	Resumed int `json:"resumed"`
+	Hours   int   `json:"hours"`
+	Days    int   `json:"days"`
+	Resumed int   `json:"resumed"`
 	Events  int64 `json:"events"`
 	// Documents by what happened to them.
 	Written   int `json:"written"`

@@ -11,6 +11,7 @@ import (
 
 	"github.com/brooksdata/brooks/audit/archive"
 	"github.com/brooksdata/brooks/audit/internal/audittest"
+	"github.com/brooksdata/brooks/audit/ledger"
 	"github.com/brooksdata/brooks/audit/replay"
 	"github.com/brooksdata/brooks/internal/testenv"
 	"github.com/brooksdata/brooks/loadgen"
@@ -228,6 +229,32 @@ func TestReplayAttributesLegacyDoubleCount(t *testing.T) {
 	if buckets == 0 {
 		t.Fatal("no 5-minute bucket attributed to legacy")
 	}
+	// The ledger names the legacy stage and the hour: the crashed
+	// ingester's tallies and the second one's add up to more than the
+	// collector acknowledged.
+	audittest.Eventually(t, time.Minute, func() string {
+		named := 0
+		for _, c := range s.Customers.IDs() {
+			hours, err := s.Ledger.Read(testenv.Context(t, time.Minute), c, from, to)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, h := range ledger.Compare(c, hours, from, to, now, time.Minute).Hours {
+				for _, f := range h.Findings {
+					if f.Stage == ledger.StageLegacy && f.Kind == ledger.KindMore && f.Reference == ledger.StageCollector {
+						named++
+						t.Logf("ledger: %s %s: %s", c, h.Hour.Format("15:04"), f.Message)
+					} else {
+						return fmt.Sprintf("ledger: %s %s: unexpected finding %+v", c, h.Hour, f)
+					}
+				}
+			}
+		}
+		if named == 0 {
+			return "the ledger names no legacy hour"
+		}
+		return ""
+	})
 	t.Logf("a crash between flush and commit: %v page views counted twice, found in %d 5-minute buckets, all attributed to legacy", twice, buckets)
 }
 

@@ -20,6 +20,7 @@ import (
 	"go.mongodb.org/mongo-driver/mongo/options"
 
 	"github.com/brooksdata/brooks/audit/archive"
+	"github.com/brooksdata/brooks/audit/ledger"
 	"github.com/brooksdata/brooks/internal/cass"
 	"github.com/brooksdata/brooks/internal/config"
 	"github.com/brooksdata/brooks/internal/obs"
@@ -48,12 +49,16 @@ type Stack struct {
 	Raw       *rawstore.Store
 	ES        *esindex.Client
 	Keyspace  string
+	// Ledger is the keyspace's ledger: the collector, archive and legacy
+	// stages record in it.
+	Ledger *ledger.Store
+	// LegacyLedger accumulates the legacy ingesters' stage.
+	LegacyLedger *ledger.Accumulator
 	// LegacyStore is System One's store; LegacyGroup its consumer group.
 	LegacyStore *legacy.Store
 	LegacyGroup string
 	Engine      *engine.Engine
 	EngineGroup string
-	stops       []func()
 }
 
 // Options choose what runs.
@@ -75,11 +80,38 @@ func Start(t *testing.T, o Options) *Stack {
 		t.Fatal(err)
 	}
 
+	// keyspace: nextgen's raw store and the ledger
+	s.Keyspace = testenv.Name("audit")
+	if err := rawstore.Migrate(ctx, cfg.CassandraHosts, s.Keyspace, 1); err != nil {
+		t.Fatal(err)
+	}
+	if s.Raw, err = rawstore.Open(cfg.CassandraHosts, s.Keyspace, rawstore.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		s.Raw.Close()
+		if cs, err := cass.Connect(cfg.CassandraHosts, ""); err == nil {
+			_ = cs.Query("DROP KEYSPACE IF EXISTS " + s.Keyspace).Exec()
+			cs.Close()
+		}
+	})
+	ls, err := cass.Connect(cfg.CassandraHosts, s.Keyspace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ls.Close)
+	if err := ledger.Migrate(ctx, ls, s.Keyspace); err != nil {
+		t.Fatal(err)
+	}
+	s.Ledger = ledger.NewStore(ls, s.Keyspace)
+	s.record(t, ledger.StageCollector, p.Ledger)
+
 	// archive
 	ao := archive.DefaultOptions()
 	ao.Brokers, ao.Topic, ao.Group, ao.Sink = cfg.KafkaBrokers, cfg.Topic, testenv.Name("audit_archive"), s.Sink
 	ao.RollInterval, ao.HourGrace, ao.SessionTimeout = time.Second, time.Second, 6*time.Second
 	ao.Registry = prometheus.NewRegistry()
+	ao.Ledger = s.Ledger
 	arch, err := archive.New(ao)
 	if err != nil {
 		t.Fatal(err)
@@ -99,32 +131,20 @@ func Start(t *testing.T, o Options) *Stack {
 	}
 	t.Cleanup(func() { dropLegacy(t, cfg, prefix, db, s.LegacyStore) })
 	s.LegacyGroup = testenv.Name("audit_legacy")
+	s.LegacyLedger = ledger.NewAccumulator()
+	s.record(t, ledger.StageLegacy, s.LegacyLedger)
 	if !o.NoLegacyIngester {
 		s.RunLegacy(t, nil)
 	}
-	ls, err := legacy.NewServer(s.LegacyStore, legacy.ServerOptions{Customers: s.Customers, Registry: prometheus.NewRegistry()})
+	lsrv, err := legacy.NewServer(s.LegacyStore, legacy.ServerOptions{Customers: s.Customers, Registry: prometheus.NewRegistry()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	lh := httptest.NewServer(ls)
+	lh := httptest.NewServer(lsrv)
 	t.Cleanup(lh.Close)
 	s.Legacy = query.NewClient(lh.URL)
 
 	// nextgen
-	s.Keyspace = testenv.Name("audit")
-	if err := rawstore.Migrate(ctx, cfg.CassandraHosts, s.Keyspace, 1); err != nil {
-		t.Fatal(err)
-	}
-	if s.Raw, err = rawstore.Open(cfg.CassandraHosts, s.Keyspace, rawstore.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		s.Raw.Close()
-		if cs, err := cass.Connect(cfg.CassandraHosts, ""); err == nil {
-			_ = cs.Query("DROP KEYSPACE IF EXISTS " + s.Keyspace).Exec()
-			cs.Close()
-		}
-	})
 	if s.ES, err = esindex.Open(cfg.ElasticURL, testenv.Name("audit")); err != nil {
 		t.Fatal(err)
 	}
@@ -176,6 +196,13 @@ func (s *Stack) run(t *testing.T, name string, fn func(context.Context) error) {
 	})
 }
 
+// record flushes acc to the stack's ledger as stage every 200 ms until
+// the test ends.
+func (s *Stack) record(t *testing.T, stage string, acc *ledger.Accumulator) {
+	r := &ledger.Recorder{Acc: acc, Store: s.Ledger, Stage: stage, Writer: ledger.WriterID(stage + "-test"), Interval: 200 * time.Millisecond}
+	s.run(t, stage+" ledger recorder", r.Run)
+}
+
 // RunLegacy starts a legacy ingester in the stack's group. With crash set
 // it returns crash right after its first flush reached the stores and
 // before it committed; stop waits for it and returns Run's error.
@@ -184,6 +211,7 @@ func (s *Stack) RunLegacy(t *testing.T, crash error) (in *legacy.Ingester, stop 
 	io := legacy.DefaultIngestOptions()
 	io.Brokers, io.Topic, io.GroupID, io.Customers = s.Cfg.KafkaBrokers, s.Cfg.Topic, s.LegacyGroup, s.Customers
 	io.FlushInterval = 300 * time.Millisecond
+	io.Ledger = s.LegacyLedger
 	in, err := legacy.NewIngester(s.LegacyStore, io)
 	if err != nil {
 		t.Fatal(err)
