@@ -2,10 +2,14 @@ package replay_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -142,6 +146,16 @@ func TestReplayOfLoadgenTrafficIsBothRight(t *testing.T) {
 		t.Logf("%s: %d cells both right, %d distinct events, %d raw-store hours equal, replay %.2fs", c, r.Counts[replay.BothRight], r.Archive.Events, len(r.RawStore), r.ReplaySeconds)
 	}
 
+	// The command gives the same verdict, as one brooks.audit/v1 document.
+	c := s.Customers.IDs()[0]
+	out, code := brooks(t, "audit", "replay", "--customer", c, "--from", from.Format(time.RFC3339), "--to", to.Format(time.RFC3339),
+		"--now", now.Format(time.RFC3339), "--format", "json", "--archive-dir", s.ArchDir, "--keyspace", s.Keyspace,
+		"--customers-file", s.Cfg.CustomersFile, "--legacy-url", s.LegacyURL, "--nextgen-url", s.NextgenURL)
+	var doc replay.Report
+	if err := json.Unmarshal(out, &doc); err != nil || code != 0 || doc.Schema != replay.Schema || doc.Verdict != replay.VerdictClean || doc.Counts[replay.BothRight] != reps[c].Counts[replay.BothRight] {
+		t.Errorf("brooks audit replay: exit %d, %v, verdict %q schema %q counts %v\n%.2000s", code, err, doc.Verdict, doc.Schema, doc.Counts, out)
+	}
+
 	// Judged at the wall clock with a settle delay longer than the
 	// traffic's age, nothing is settled: inconclusive, never a pass.
 	o := replay.DefaultOptions()
@@ -152,6 +166,12 @@ func TestReplayOfLoadgenTrafficIsBothRight(t *testing.T) {
 	}
 	if rep.Verdict != replay.VerdictInconclusive || rep.ExitCode != replay.ExitInconclusive || rep.Compared != 0 {
 		t.Errorf("nothing settled: verdict %s exit %d compared %d, want inconclusive, 3, 0", rep.Verdict, rep.ExitCode, rep.Compared)
+	}
+	out, code = brooks(t, "audit", "replay", "--customer", c, "--from", from.Format(time.RFC3339), "--to", to.Format(time.RFC3339),
+		"--settle", "48h", "--archive-dir", s.ArchDir, "--keyspace", s.Keyspace,
+		"--customers-file", s.Cfg.CustomersFile, "--legacy-url", s.LegacyURL, "--nextgen-url", s.NextgenURL)
+	if code != replay.ExitInconclusive || !strings.Contains(string(out), "INCONCLUSIVE") {
+		t.Errorf("brooks audit replay, nothing settled: exit %d\n%s", code, out)
 	}
 }
 
@@ -323,6 +343,55 @@ func TestReplayRefusesADamagedPart(t *testing.T) {
 		t.Errorf("%d cells judged in the intact hour, %d unjudged in the damaged one", judged, unjudged)
 	}
 	t.Logf("refused: %v; %d cells judged both right, %d left unjudged", refused, judged, unjudged)
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binary != "" {
+		os.RemoveAll(filepath.Dir(binary))
+	}
+	os.Exit(code)
+}
+
+var (
+	buildOnce sync.Once
+	binary    string
+	buildErr  error
+)
+
+// brooks runs the built binary and returns its stdout and exit code.
+func brooks(t *testing.T, args ...string) ([]byte, int) {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "brooks-audit-test")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binary = filepath.Join(dir, "brooks")
+		out, err := exec.Command("go", "build", "-o", binary, filepath.Join(testenv.RepoRoot(t), "cmd", "brooks")).CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	cmd := exec.Command(binary, args...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	if code != 0 {
+		t.Logf("brooks %v: exit %d, stderr:\n%.3000s", args, code, stderr.String())
+	}
+	return out, code
 }
 
 func damage(t *testing.T, path string, f func([]byte) []byte) {

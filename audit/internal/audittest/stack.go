@@ -46,6 +46,8 @@ type Stack struct {
 	ArchDir   string
 	Legacy    *query.Client
 	Nextgen   *query.Client
+	// LegacyURL and NextgenURL are the query APIs' base URLs.
+	LegacyURL, NextgenURL string
 	Raw       *rawstore.Store
 	ES        *esindex.Client
 	Keyspace  string
@@ -142,7 +144,7 @@ func Start(t *testing.T, o Options) *Stack {
 	}
 	lh := httptest.NewServer(lsrv)
 	t.Cleanup(lh.Close)
-	s.Legacy = query.NewClient(lh.URL)
+	s.Legacy, s.LegacyURL = query.NewClient(lh.URL), lh.URL
 
 	// nextgen
 	if s.ES, err = esindex.Open(cfg.ElasticURL, testenv.Name("audit")); err != nil {
@@ -175,7 +177,7 @@ func Start(t *testing.T, o Options) *Stack {
 	}
 	nh := httptest.NewServer(api.New(qe, api.Options{Registry: obs.NewRegistry()}).Handler())
 	t.Cleanup(nh.Close)
-	s.Nextgen = query.NewClient(nh.URL)
+	s.Nextgen, s.NextgenURL = query.NewClient(nh.URL), nh.URL
 	return s
 }
 
