@@ -97,8 +97,10 @@ func (r *run) restoreRaw(ctx context.Context, src *source, h time.Time) error {
 	// hash) is left alone; otherwise Insert writes the eids it has nowhere
 	// in its lookback and leaves stored ones as they are.
 	var stored ledger.Tally
+	have := map[string]struct{}{}
 	err := r.o.Raw.Each(ctx, r.id.Customer, h, func(rec rawstore.Record) error {
 		stored.Add(rec.Event.EID)
+		have[rec.Event.EID] = struct{}{}
 		return nil
 	})
 	if err != nil {
@@ -114,9 +116,12 @@ func (r *run) restoreRaw(ctx context.Context, src *source, h time.Time) error {
 		if err != nil {
 			return fmt.Errorf("rebuild: restore raw rows of %s: %w", h.Format(time.RFC3339), err)
 		}
-		for _, oc := range out {
-			if oc == rawstore.Fresh {
+		for i, oc := range out {
+			// Fresh is also a record whose row is already its own (a row
+			// restored before): count only eids the hour lacked.
+			if _, ok := have[chunk[i].Event.EID]; oc == rawstore.Fresh && !ok {
 				restored++
+				have[chunk[i].Event.EID] = struct{}{}
 			}
 		}
 	}
