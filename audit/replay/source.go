@@ -35,6 +35,9 @@ type ReadOptions struct {
 	Progress Progress
 	// KeepValues keeps every event's record in Part.Values.
 	KeepValues bool
+	// KeepRaw decodes every event's raw tracker parameters (Event.Raw),
+	// for registries whose metrics or dimensions read them.
+	KeepRaw bool
 }
 
 // ReadArchive lists the parts of customer's hours in [from, to), verifies
@@ -60,7 +63,7 @@ func ReadArchive(ctx context.Context, sink archive.Sink, customer string, from, 
 		if err := ctx.Err(); err != nil {
 			return refused, orphans, err
 		}
-		p, reason := readPart(ctx, sink, m, o.KeepValues)
+		p, reason := readPart(ctx, sink, m, o)
 		if o.Progress != nil {
 			o.Progress.Add(m.Events)
 		}
@@ -81,14 +84,14 @@ func ReadArchive(ctx context.Context, sink archive.Sink, customer string, from, 
 // readPart decodes and verifies one part; reason says why it is refused
 // ("" when it verifies). Events are handed out only after the whole file
 // matched, so a damaged part contributes nothing.
-func readPart(ctx context.Context, sink archive.Sink, m *archive.Manifest, keep bool) (*Part, string) {
+func readPart(ctx context.Context, sink archive.Sink, m *archive.Manifest, o ReadOptions) (*Part, string) {
 	p := &Part{Manifest: m, Events: make([]pixel.Event, 0, m.Events)}
 	var n, invalid int64
 	var t ledger.Tally
 	wrong := ""
 	err := archive.ReadPart(ctx, sink, m, func(line []byte) error {
 		n++
-		e, err := pixel.Unmarshal(line)
+		e, err := decodeEvent(line, o.KeepRaw)
 		if err != nil || !archive.ValidCustomer(e.Customer) {
 			invalid++
 			return nil
@@ -98,7 +101,7 @@ func readPart(ctx context.Context, sink archive.Sink, m *archive.Manifest, keep 
 		}
 		t.Add(e.EID)
 		p.Events = append(p.Events, e)
-		if keep {
+		if o.KeepValues {
 			p.Values = append(p.Values, append([]byte(nil), line...))
 		}
 		return nil
