@@ -48,9 +48,9 @@ type Stack struct {
 	Nextgen   *query.Client
 	// LegacyURL and NextgenURL are the query APIs' base URLs.
 	LegacyURL, NextgenURL string
-	Raw       *rawstore.Store
-	ES        *esindex.Client
-	Keyspace  string
+	Raw                   *rawstore.Store
+	ES                    *esindex.Client
+	Keyspace              string
 	// Ledger is the keyspace's ledger: the collector, archive and legacy
 	// stages record in it.
 	Ledger *ledger.Store
