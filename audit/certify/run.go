@@ -16,7 +16,7 @@ type RunOptions struct {
 	// Since is how far back days are considered (whole UTC days from
 	// Now-Since); Settle how long after its end a day is settled.
 	Since, Settle time.Duration
-	// Force certifies again days that have a certificate.
+	// Force certifies again days that have a clean certificate.
 	Force  bool
 	Logger *slog.Logger
 }
@@ -25,7 +25,7 @@ type RunOptions struct {
 type Issued struct {
 	Customer string `json:"customer"`
 	Day      string `json:"day"`
-	// Action: issued, skipped (already certified), or failed (Error).
+	// Action: issued, skipped (a clean certificate exists), or failed (Error).
 	Action  string `json:"action"`
 	Verdict string `json:"verdict,omitempty"`
 	Clean   bool   `json:"clean"`
@@ -34,7 +34,10 @@ type Issued struct {
 }
 
 // Run certifies every settled customer-day of the period that has no
-// certificate yet. A failed day is reported and the others still done.
+// clean certificate yet: a day without one, or whose certificate is not
+// clean (a fault since repaired by a rebuild, a system that did not
+// answer), is certified again; a clean one is kept. A failed day is
+// reported and the others still done.
 func Run(ctx context.Context, o RunOptions) ([]Issued, error) {
 	now := o.Replay.Now
 	if now.IsZero() {
@@ -55,11 +58,11 @@ func Run(ctx context.Context, o RunOptions) ([]Issued, error) {
 			}
 			is := Issued{Customer: c, Day: day.Format(DayLayout)}
 			if !o.Force {
-				has, err := o.Store.Has(ctx, c, day)
+				_, clean, err := o.Store.Has(ctx, c, day)
 				if err != nil {
 					return out, err
 				}
-				if has {
+				if clean {
 					is.Action = "skipped"
 					out = append(out, is)
 					continue

@@ -80,13 +80,16 @@ func (st *Store) Get(ctx context.Context, customer string, day time.Time) (*Cert
 	return &c, c.Verify()
 }
 
-// Has reports whether customer's day has a certificate.
-func (st *Store) Has(ctx context.Context, customer string, day time.Time) (bool, error) {
-	var n int
-	err := st.s.Query(fmt.Sprintf(`SELECT count(*) FROM %s.%s WHERE customer = ? AND day = ?`, st.keyspace, Table), customer, day.UTC().Format(DayLayout)).
-		WithContext(ctx).Scan(&n)
-	if err != nil {
-		return false, fmt.Errorf("look up certificate: %w", err)
+// Has reports whether customer's day has a certificate, and whether it
+// is clean.
+func (st *Store) Has(ctx context.Context, customer string, day time.Time) (found, clean bool, err error) {
+	err = st.s.Query(fmt.Sprintf(`SELECT clean FROM %s.%s WHERE customer = ? AND day = ?`, st.keyspace, Table), customer, day.UTC().Format(DayLayout)).
+		WithContext(ctx).Scan(&clean)
+	if errors.Is(err, gocql.ErrNotFound) {
+		return false, false, nil
 	}
-	return n > 0, nil
+	if err != nil {
+		return false, false, fmt.Errorf("look up certificate: %w", err)
+	}
+	return true, clean, nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"time"
 
@@ -329,7 +330,7 @@ func (f *runFlags) register(cmd *cobra.Command) {
 	fs.DurationVar(&f.since, "since", 48*time.Hour, "certify the settled UTC days of this last period")
 	fs.DurationVar(&f.daySettle, "day-settle", time.Hour, "a day is certified once it ended this long ago")
 	fs.StringSliceVar(&f.customers, "customers", nil, "customers to certify (default: every customer)")
-	fs.BoolVar(&f.force, "force", false, "certify again days that already have a certificate")
+	fs.BoolVar(&f.force, "force", false, "certify again days that already have a clean certificate")
 }
 
 // certifyOnce runs one certification round.
@@ -359,7 +360,7 @@ func newAuditRunCmd(a *app) *cobra.Command {
 	var f runFlags
 	cmd := &cobra.Command{
 		Use:     "run",
-		Short:   "Certify every settled customer-day of a period that has no certificate yet",
+		Short:   "Certify every settled customer-day of a period that has no clean certificate yet",
 		Example: `  brooks audit run --since 2d`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -406,18 +407,24 @@ func newAuditServeCmd(a *app) *cobra.Command {
 			g, ctx := errgroup.WithContext(cmd.Context())
 			g.Go(func() error { return obs.Serve(ctx, a.log, addr, mux, 5*time.Second) })
 			g.Go(func() error {
-				tick := time.NewTicker(every)
-				defer tick.Stop()
+				// A failed round (Cassandra or a query API down) is retried
+				// with capped exponential backoff and jitter, never exits.
+				const minBackoff, maxBackoff = 10 * time.Second, 5 * time.Minute
+				backoff := minBackoff
 				for {
 					issued, err := a.certifyOnce(ctx, &f)
 					if ctx.Err() != nil {
 						return nil
 					}
+					wait := every
 					if err != nil {
 						rounds.WithLabelValues("error").Inc()
-						a.log.Warn("certification round failed; next round at the next interval", "err", err)
+						wait = min(every, backoff/2+time.Duration(rand.Int64N(int64(backoff/2)+1)))
+						backoff = min(2*backoff, maxBackoff)
+						a.log.Warn("certification round failed; retrying", "err", err, "in", wait.Round(time.Second).String())
 					} else {
 						rounds.WithLabelValues("ok").Inc()
+						backoff = minBackoff
 					}
 					for _, is := range issued {
 						issuedC.WithLabelValues(is.Action, fmt.Sprint(is.Clean)).Inc()
@@ -425,7 +432,7 @@ func newAuditServeCmd(a *app) *cobra.Command {
 					select {
 					case <-ctx.Done():
 						return nil
-					case <-tick.C:
+					case <-time.After(wait):
 					}
 				}
 			})
