@@ -143,7 +143,7 @@ func TestReplayOfLoadgenTrafficIsBothRight(t *testing.T) {
 				t.Errorf("%s raw store %s: %+v", c, h.Hour, h)
 			}
 		}
-		t.Logf("%s: %d cells both right, %d distinct events, %d raw-store hours equal, replay %.2fs", c, r.Counts[replay.BothRight], r.Archive.Events, len(r.RawStore), r.ReplaySeconds)
+		t.Logf("%s: %d cells both right, %d distinct events, %d raw-store hours equal, replay %.2fs (archive read %.3fs)", c, r.Counts[replay.BothRight], r.Archive.Events, len(r.RawStore), r.ReplaySeconds, r.ReadSeconds)
 	}
 
 	// The command gives the same verdict, as one brooks.audit/v1 document.

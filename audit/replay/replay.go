@@ -87,7 +87,7 @@ func Run(ctx context.Context, o Options, customer string, from, to time.Time) (*
 		return nil, err
 	}
 	rep := newReport(tr, o)
-	rep.ReplaySeconds = time.Since(start).Seconds()
+	rep.ReadSeconds = time.Since(start).Seconds()
 	for _, r := range tr.Refused {
 		log.Warn("archive part refused", "part", r.Key, "reason", r.Reason)
 	}
@@ -137,6 +137,7 @@ func Run(ctx context.Context, o Options, customer string, from, to time.Time) (*
 		rep.RawStore = hours
 	}
 	rep.decide()
+	rep.ReplaySeconds = time.Since(start).Seconds()
 	return rep, nil
 }
 

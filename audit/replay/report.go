@@ -48,7 +48,10 @@ type Report struct {
 	RawStore      []RawHour                 `json:"raw_store"`
 	RawStoreError string                    `json:"raw_store_error,omitempty"`
 	Cells         []*CellVerdict            `json:"cells"`
-	ReplaySeconds float64                   `json:"replay_seconds"`
+	// ReadSeconds is the time to read and aggregate the archive;
+	// ReplaySeconds the whole replay, questions and raw store included.
+	ReadSeconds   float64 `json:"read_seconds"`
+	ReplaySeconds float64 `json:"replay_seconds"`
 }
 
 // ArchiveSummary is what the replay read.
@@ -169,6 +172,18 @@ func (r *Report) Faults() []*CellVerdict {
 		}
 	}
 	return out
+}
+
+// KeepFaults drops the cells judged "both right" from Cells (Counts keep
+// them), for reports of large scopes.
+func (r *Report) KeepFaults() {
+	kept := r.Cells[:0]
+	for _, c := range r.Cells {
+		if c.Verdict != BothRight {
+			kept = append(kept, c)
+		}
+	}
+	r.Cells = kept
 }
 
 // JSON writes the report as one indented JSON document.

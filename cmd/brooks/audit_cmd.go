@@ -97,7 +97,7 @@ func newAuditCmd(a *app) *cobra.Command {
 
 func newAuditReplayCmd(a *app) *cobra.Command {
 	var f auditFlags
-	var customer, from, to, format string
+	var customer, from, to, format, cells string
 	var maxCells int
 	cmd := &cobra.Command{
 		Use:   "replay",
@@ -121,6 +121,9 @@ Exit code: 0 clean, 1 a settled fault (or a refused part), 2 usage error,
 			if format != "text" && format != "json" {
 				return usageError{fmt.Errorf("--format %q: want text or json", format)}
 			}
+			if cells != "all" && cells != "faults" {
+				return usageError{fmt.Errorf("--cells %q: want all or faults", cells)}
+			}
 			o, done, err := a.replayOptions(&f, "replay "+customer)
 			if err != nil {
 				return err
@@ -133,6 +136,9 @@ Exit code: 0 clean, 1 a settled fault (or a refused part), 2 usage error,
 			rep, err := replay.Run(cmd.Context(), o, customer, fromT, toT)
 			if err != nil {
 				return err
+			}
+			if cells == "faults" {
+				rep.KeepFaults()
 			}
 			if format == "json" {
 				err = rep.JSON(cmd.OutOrStdout())
@@ -152,6 +158,7 @@ Exit code: 0 clean, 1 a settled fault (or a refused part), 2 usage error,
 	fs.StringVar(&to, "to", "", "end (exclusive), RFC 3339 or a duration ago (default: now)")
 	fs.StringVar(&format, "format", "text", "output format: text or json (one brooks.audit/v1 document)")
 	fs.IntVar(&maxCells, "max-cells", 50, "wrong cells listed in the text report (0: all)")
+	fs.StringVar(&cells, "cells", "all", "cells in the JSON report: all, or faults (every verdict but both right; counts keep them all)")
 	return cmd
 }
 
