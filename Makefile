@@ -26,9 +26,15 @@ services-status: ## show each server, its port, pid, health and memory
 migrate: build ## create topics, tables, indexes and templates (idempotent)
 	$(BIN) migrate
 
-vet: ## go vet and gofmt check
+vet: ## go vet (with the chaos tag too), gofmt, go mod tidy and internal/ import checks
 	$(GO) vet ./...
+	$(GO) vet -tags chaos ./...
 	@bad=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$bad" ]; then echo "not gofmt-formatted:"; echo "$$bad"; exit 1; fi
+	@if ! $(GO) mod tidy -diff; then echo "go.mod/go.sum are not tidy: run 'go mod tidy'"; exit 1; fi
+	@mod=$$($(GO) list -m); bad=""; \
+	for p in $$($(GO) list ./internal/... | grep -v /internal/testkit); do \
+		for d in $$($(GO) list -deps $$p | grep "^$$mod/" | grep -v "^$$mod/internal/"); do bad="$$bad$$p imports $$d\n"; done; done; \
+	if [ -n "$$bad" ]; then printf "internal/ (outside internal/testkit) must not import a subsystem:\n$$bad"; exit 1; fi
 
 test-setup: services-up ## everything tests need: the servers, the schema, the browser test's tools
 	@if [ -x shadow/collector/browsertest/setup.sh ]; then shadow/collector/browsertest/setup.sh; fi

@@ -11,7 +11,7 @@ import (
 	"go.mongodb.org/mongo-driver/bson"
 	"go.mongodb.org/mongo-driver/mongo/options"
 
-	"github.com/brooksdata/brooks/internal/testenv"
+	"github.com/brooksdata/brooks/internal/testkit/testenv"
 	"github.com/brooksdata/brooks/loadgen"
 	"github.com/brooksdata/brooks/query"
 	"github.com/brooksdata/brooks/shadow/collector"
@@ -44,7 +44,7 @@ func BenchmarkIngest(b *testing.B) {
 	var busy, reading time.Duration
 	for range b.N {
 		o := DefaultIngestOptions()
-		o.Brokers, o.Topic, o.GroupID, o.Customers = cfg.KafkaBrokers, cfg.Topic, testenv.Name("legacy_bench"), customers
+		o.Brokers, o.Topic, o.Group, o.Customers = cfg.KafkaBrokers, cfg.Topic, testenv.Name("legacy_bench"), customers
 		in, err := NewIngester(s, o)
 		if err != nil {
 			b.Fatal(err)
@@ -94,7 +94,7 @@ func BenchmarkIngestSustained(b *testing.B) {
 			b.Fatal(err)
 		}
 		o := DefaultIngestOptions()
-		o.Brokers, o.Topic, o.GroupID, o.Customers = cfg.KafkaBrokers, cfg.Topic, testenv.Name("legacy_bench"), customers
+		o.Brokers, o.Topic, o.Group, o.Customers = cfg.KafkaBrokers, cfg.Topic, testenv.Name("legacy_bench"), customers
 		in, err := NewIngester(s, o)
 		if err != nil {
 			b.Fatal(err)

@@ -9,7 +9,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/brooksdata/brooks/internal/config"
-	"github.com/brooksdata/brooks/internal/testenv"
+	"github.com/brooksdata/brooks/internal/testkit/testenv"
 	"github.com/brooksdata/brooks/query"
 )
 

@@ -10,12 +10,13 @@ import (
 
 	"github.com/brooksdata/brooks/audit/ledger"
 	"github.com/brooksdata/brooks/pixel"
+	"github.com/brooksdata/brooks/shadow/tee"
 )
 
-// add counts one record into the window.
-func (in *Ingester) add(w *window, m kafka.Message) {
+// add counts one record read under claim c into the window.
+func (in *Ingester) add(w *window, c *tee.Claim, m kafka.Message) {
 	w.records++
-	w.last[m.Partition] = m
+	w.last[m.Partition] = mark{claim: c, next: m.Offset + 1}
 	in.records.Add(1)
 	in.m.records.Inc()
 	e, err := pixel.Unmarshal(m.Value)
@@ -60,6 +61,9 @@ func (in *Ingester) startRealtime(stop context.Context, w *window, daily *dailyQ
 // writeRealtime writes w's Redis part, retrying until it succeeds or stop
 // ends.
 func (in *Ingester) writeRealtime(stop context.Context, w *window, trigger string) error {
+	if w.records == 0 {
+		return nil // a flush asked by a revoked partition, with nothing new
+	}
 	t0 := time.Now()
 	err := in.retry(stop, "redis", func(ctx context.Context) error { return in.store.WriteRealtime(ctx, w.batch) })
 	if err != nil {
@@ -100,9 +104,10 @@ func (in *Ingester) retry(stop context.Context, store string, write func(context
 // offsets and their ledger tallies.
 type pendingDaily struct {
 	daily   *Daily
-	last    map[int]kafka.Message
+	last    map[int]mark
 	records int64
 	ledger  *ledger.Accumulator
+	waiters []chan error
 }
 
 // dailyQueue hands windows from the realtime stage to the daily stage,
@@ -119,13 +124,14 @@ func newDailyQueue() *dailyQueue { return &dailyQueue{signal: make(chan struct{}
 func (q *dailyQueue) add(w *window) {
 	q.mu.Lock()
 	if q.pending == nil {
-		q.pending = &pendingDaily{daily: NewDaily(), last: map[int]kafka.Message{}, ledger: ledger.NewAccumulator()}
+		q.pending = &pendingDaily{daily: NewDaily(), last: map[int]mark{}, ledger: ledger.NewAccumulator()}
 	}
 	p := q.pending
 	p.daily.Merge(w.batch.Daily())
 	for part, m := range w.last {
 		p.last[part] = m
 	}
+	p.waiters = append(p.waiters, w.waiters...)
 	p.records += w.records
 	p.ledger.Restore(w.ledger.Drain())
 	q.mu.Unlock()
@@ -162,46 +168,40 @@ func (q *dailyQueue) take() *pendingDaily {
 }
 
 // runDaily is the daily stage: it upserts the pending daily totals into
-// MongoDB, one bulk write at a time, and commits the offsets they cover.
-// A commit that fails is logged and counted: those records will be read
-// and counted again (at-least-once). It returns when the queue is closed
-// and drained, or when a write fails until stop ends.
-func (in *Ingester) runDaily(stop context.Context, r *kafka.Reader, q *dailyQueue) error {
+// MongoDB, one bulk write at a time, and marks the offsets they cover
+// durable (the consumer commits them; a commit that fails means those
+// records are read and counted again: at-least-once). It returns when the
+// queue is closed and drained, or when a write fails until stop ends.
+func (in *Ingester) runDaily(stop context.Context, q *dailyQueue) error {
 	for {
 		p := q.take()
 		if p == nil {
 			return nil
 		}
 		t0 := time.Now()
-		err := in.retry(stop, "mongo", func(ctx context.Context) error { return in.store.WriteDaily(ctx, p.daily) })
-		if err != nil {
-			return fmt.Errorf("flush %d daily documents to mongo (their records will be read again): %w", p.daily.Docs(), err)
+		if p.records > 0 {
+			err := in.retry(stop, "mongo", func(ctx context.Context) error { return in.store.WriteDaily(ctx, p.daily) })
+			if err != nil {
+				return fmt.Errorf("flush %d daily documents to mongo (their records will be read again): %w", p.daily.Docs(), err)
+			}
+			in.m.flushTime.WithLabelValues("mongo").Observe(time.Since(t0).Seconds())
+			in.m.batchSize.Observe(float64(p.daily.Len()))
+			in.m.lastFlush.SetToCurrentTime()
+			in.flushes.Add(1)
+			in.flushed.Add(p.records)
+			in.pageviews.Add(int64(p.daily.Len()))
+			if in.opts.Ledger != nil {
+				in.opts.Ledger.Restore(p.ledger.Drain())
+			}
+			if in.crashBeforeCommit != nil {
+				return in.crashBeforeCommit
+			}
 		}
-		in.m.flushTime.WithLabelValues("mongo").Observe(time.Since(t0).Seconds())
-		in.m.batchSize.Observe(float64(p.daily.Len()))
-		in.m.lastFlush.SetToCurrentTime()
-		in.flushes.Add(1)
-		in.flushed.Add(p.records)
-		in.pageviews.Add(int64(p.daily.Len()))
-		if in.opts.Ledger != nil {
-			in.opts.Ledger.Restore(p.ledger.Drain())
-		}
-		if in.crashBeforeCommit != nil {
-			return in.crashBeforeCommit
-		}
-		last := make([]kafka.Message, 0, len(p.last))
 		for _, m := range p.last {
-			last = append(last, m)
-		}
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(stop), 30*time.Second)
-		err = r.CommitMessages(cctx, last...)
-		cancel()
-		if err != nil {
-			in.m.commitErrs.Inc()
-			in.log.Warn("legacy commit failed after flush: these records will be counted again", "err", err, "records", p.records)
-			continue
+			m.claim.Durable(m.next)
 		}
 		in.committed.Add(p.records)
+		in.durable(p.waiters)
 		in.log.Debug("legacy flushed", "records", p.records, "pageviews", p.daily.Len(), "docs", p.daily.Docs(), "took", time.Since(t0))
 	}
 }

@@ -12,8 +12,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/brooksdata/brooks/internal/config"
-	"github.com/brooksdata/brooks/internal/stacktest"
-	"github.com/brooksdata/brooks/internal/testenv"
+	"github.com/brooksdata/brooks/internal/testkit/stacktest"
+	"github.com/brooksdata/brooks/internal/testkit/testenv"
 	"github.com/brooksdata/brooks/loadgen"
 	"github.com/brooksdata/brooks/query"
 )
@@ -23,7 +23,7 @@ import (
 func runIngester(t *testing.T, s *Store, cfg config.Config, group string, crash error) (*Ingester, func() error) {
 	t.Helper()
 	o := DefaultIngestOptions()
-	o.Brokers, o.Topic, o.GroupID, o.Customers = cfg.KafkaBrokers, cfg.Topic, group, testenv.Customers(t)
+	o.Brokers, o.Topic, o.Group, o.Customers = cfg.KafkaBrokers, cfg.Topic, group, testenv.Customers(t)
 	o.FlushInterval = 300 * time.Millisecond
 	in, err := NewIngester(s, o)
 	if err != nil {

@@ -3,44 +3,47 @@ package legacy
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/brooksdata/brooks/internal/obs"
 	"github.com/brooksdata/brooks/pixel"
 	"github.com/brooksdata/brooks/query"
 )
 
-// PathQuery is where both systems' query APIs answer.
-const PathQuery = "/v1/query"
+// PathQuery is where both systems' query APIs answer (query.PathQuery).
+const PathQuery = query.PathQuery
 
 // ServerOptions configure the query API.
 type ServerOptions struct {
 	Customers *pixel.Customers
-	// Registry gets the API's metrics and is served on /metrics (a new one
-	// when nil).
-	Registry *prometheus.Registry
+	// Registerer, when set, gets the API's metrics (request counts and
+	// durations come from the component runner's middleware).
+	Registerer prometheus.Registerer
 	// Timeout bounds one query (30 s when zero).
 	Timeout time.Duration
-	Log     *slog.Logger
+	// Logger logs queries that fail on the server's side; nil discards.
+	Logger *slog.Logger
 }
 
 // Server is System One's query API: POST /v1/query in Brooks' query
-// language, answered from a Store, plus /metrics, /healthz and /readyz.
+// language (query.Handler: the same decoding, customer check and error
+// bodies as nextgen's), answered from a Store. `brooks legacy serve` mounts
+// it on a component runner, which adds /metrics, /healthz and /readyz.
 type Server struct {
-	store *Store
-	opts  ServerOptions
-	log   *slog.Logger
-	mux   *obs.Mux
+	store   *Store
+	handler *query.Handler
 
-	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	rejected *prometheus.CounterVec
+}
+
+// Mux is where Mount adds routes; *http.ServeMux and *component.Runner
+// satisfy it.
+type Mux interface {
+	Handle(pattern string, h http.Handler)
 }
 
 // NewServer returns the query API over store.
@@ -48,82 +51,59 @@ func NewServer(store *Store, opts ServerOptions) (*Server, error) {
 	if opts.Customers == nil {
 		return nil, errors.New("legacy server: no customer registry")
 	}
-	if opts.Registry == nil {
-		opts.Registry = obs.NewRegistry()
-	}
 	if opts.Timeout <= 0 {
 		opts.Timeout = 30 * time.Second
 	}
 	s := &Server{
-		store: store, opts: opts, log: obs.OrDiscard(opts.Log),
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "brooks_legacy_query_requests_total", Help: "Query API requests by HTTP status code.",
-		}, []string{"code"}),
+		store: store,
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "brooks_legacy_query_seconds", Help: "Query API latency of answered queries, by interval.",
+			Namespace: "brooks", Subsystem: "legacy", Name: "query_seconds",
+			Help:    "Query API latency of answered queries, by interval.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
 		}, []string{"interval"}),
+		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "brooks", Subsystem: "legacy", Name: "query_rejected_total",
+			Help: "Queries answered with an error, by reason (invalid_query, unknown_customer, unsupported, unavailable, internal, ...).",
+		}, []string{"reason"}),
 	}
-	opts.Registry.MustRegister(s.requests, s.latency)
-	s.mux = obs.NewMux(opts.Registry)
-	s.mux.Handle("POST "+PathQuery, http.HandlerFunc(s.serveQuery))
-	s.mux.AddReadyCheck("stores", store.Ping)
+	if opts.Registerer != nil {
+		opts.Registerer.MustRegister(s.latency, s.rejected)
+	}
+	h, err := query.NewHandler(query.AnswerFunc(s.answer), query.HandlerOptions{
+		System: "legacy", Customers: opts.Customers, Timeout: opts.Timeout, Logger: opts.Logger,
+		Rejected: func(code string) { s.rejected.WithLabelValues(code).Inc() },
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.handler = h
 	return s, nil
 }
 
-// ServeHTTP serves the query API and the observability endpoints.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+// Mount adds POST /v1/query to m.
+func (s *Server) Mount(m Mux) { m.Handle(PathQuery, s.handler) }
 
-// Run serves on addr until ctx ends, then shuts down within grace.
-func (s *Server) Run(ctx context.Context, addr string, grace time.Duration) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("listen %s: %w", addr, err)
+// ServeHTTP serves /v1/query only (tests; the binary uses Mount).
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != PathQuery {
+		http.NotFound(w, r)
+		return
 	}
-	return s.RunListener(ctx, ln, grace)
+	s.handler.ServeHTTP(w, r)
 }
 
-// RunListener is Run on an open listener.
-func (s *Server) RunListener(ctx context.Context, ln net.Listener, grace time.Duration) error {
-	return obs.ServeListener(ctx, s.log, ln, s, grace)
-}
-
-type statusWriter struct {
-	http.ResponseWriter
-	code int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	w.code = code
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (s *Server) serveQuery(rw http.ResponseWriter, r *http.Request) {
+// answer asks the store; a store that fails is unavailable (503), a query
+// beyond legacy's abilities unsupported (422).
+func (s *Server) answer(ctx context.Context, q *query.Query) (*query.Answer, error) {
 	start := time.Now()
-	w := &statusWriter{ResponseWriter: rw, code: http.StatusOK}
-	defer func() { s.requests.WithLabelValues(strconv.Itoa(w.code)).Inc() }()
-	q, err := query.Decode(r.Body)
-	if err != nil {
-		query.WriteQueryError(w, err)
-		return
-	}
-	if _, err := s.opts.Customers.Get(q.Customer); err != nil {
-		query.WriteError(w, http.StatusNotFound, query.CodeNotFound, fmt.Sprintf("customer %q is not known to legacy (check customers_file)", q.Customer))
-		return
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), s.opts.Timeout)
-	defer cancel()
 	ans, err := s.store.Answer(ctx, q)
 	if err != nil {
 		var uns *query.UnsupportedError
-		if !errors.As(err, &uns) {
-			s.log.Error("legacy query failed", "err", err, "customer", q.Customer, "interval", q.Interval)
-			query.WriteError(w, http.StatusServiceUnavailable, query.CodeUnavailable, "legacy stores did not answer: "+err.Error())
-			return
+		if errors.As(err, &uns) || errors.Is(err, context.Canceled) {
+			return nil, err
 		}
-		query.WriteQueryError(w, err)
-		return
+		return nil, &query.UnavailableError{Store: "legacy stores (Redis, MongoDB)", Err: err}
 	}
 	s.latency.WithLabelValues(q.Interval).Observe(time.Since(start).Seconds())
-	query.WriteAnswer(w, ans)
+	return ans, nil
 }

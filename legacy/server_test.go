@@ -9,7 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/brooksdata/brooks/internal/testenv"
+	"github.com/brooksdata/brooks/internal/component"
+	"github.com/brooksdata/brooks/internal/testkit/querytest"
+	"github.com/brooksdata/brooks/internal/testkit/testenv"
 	"github.com/brooksdata/brooks/query"
 )
 
@@ -17,11 +19,15 @@ import (
 // query legacy does not answer.
 func TestServerErrors(t *testing.T) {
 	s, _ := newTestStore(t, Options{})
-	srv, err := NewServer(s, ServerOptions{Customers: testenv.Customers(t)})
+	customers := testenv.Customers(t)
+	run := component.New(component.Options{Name: "legacy-serve", Subsystem: "legacy_api"})
+	srv, err := NewServer(s, ServerOptions{Customers: customers, Registerer: run.Registry()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewServer(srv)
+	srv.Mount(run)
+	run.AddReadyCheck("stores", s.Ping)
+	ts := httptest.NewServer(run.Handler())
 	t.Cleanup(ts.Close)
 	now := time.Now().UTC()
 	day := now.Truncate(Day).Format(time.RFC3339)
@@ -37,7 +43,8 @@ func TestServerErrors(t *testing.T) {
 		{"unknown field", `{"customer":"acme.example","metric":["pageviews"]}`, 400, query.CodeInvalid, "metric"},
 		{"unknown metric", `{"customer":"acme.example","metrics":["clicks"],` + last24h + `,"interval":"5m"}`, 400, query.CodeInvalid, "unknown metric"},
 		{"no interval", `{"customer":"acme.example","metrics":["pageviews"],` + last24h + `}`, 400, query.CodeInvalid, "interval"},
-		{"unknown customer", `{"customer":"nope.example","metrics":["pageviews"],` + last24h + `,"interval":"5m"}`, 404, query.CodeNotFound, "nope.example"},
+		{"unknown customer", `{"customer":"nope.example","metrics":["pageviews"],` + last24h + `,"interval":"5m"}`, 400, query.CodeUnknownCustomer, `nope.example\" is not known to legacy`},
+		{"get", "", 405, query.CodeBadRequest, "use POST"},
 		{"engaged seconds", `{"customer":"acme.example","metrics":["engaged_seconds"],` + last24h + `,"interval":"5m"}`, 422, query.CodeUnsupported, "legacy does not support metric engaged_seconds"},
 		{"group by device", `{"customer":"acme.example","metrics":["pageviews"],"group_by":["device"],` + last24h + `,"interval":"5m"}`, 422, query.CodeUnsupported, "legacy does not support group_by device"},
 		{"filter by campaign", `{"customer":"acme.example","metrics":["pageviews"],"filters":{"campaign":["x"]},` + last24h + `,"interval":"5m"}`, 422, query.CodeUnsupported, "filters on campaign"},
@@ -48,7 +55,13 @@ func TestServerErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			resp, err := http.Post(ts.URL+PathQuery, "application/json", strings.NewReader(tt.body))
+			var resp *http.Response
+			var err error
+			if tt.body == "" {
+				resp, err = http.Get(ts.URL + PathQuery)
+			} else {
+				resp, err = http.Post(ts.URL+PathQuery, "application/json", strings.NewReader(tt.body))
+			}
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -69,6 +82,7 @@ func TestServerErrors(t *testing.T) {
 			}
 		})
 	}
+	t.Run("unknown customer contract", func(t *testing.T) { querytest.UnknownCustomer(t, ts.URL, customers) })
 	t.Run("health", func(t *testing.T) {
 		for _, path := range []string{"/healthz", "/readyz", "/metrics"} {
 			resp, err := http.Get(ts.URL + path)
@@ -78,6 +92,17 @@ func TestServerErrors(t *testing.T) {
 			resp.Body.Close()
 			if resp.StatusCode != 200 {
 				t.Errorf("%s = %d", path, resp.StatusCode)
+			}
+		}
+		resp, err := http.Get(ts.URL + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		for _, want := range []string{`brooks_legacy_api_requests_total{code="400",route="/v1/query"}`, `brooks_legacy_query_rejected_total{reason="unknown_customer"}`} {
+			if !strings.Contains(string(b), want) {
+				t.Errorf("/metrics lacks %s", want)
 			}
 		}
 	})

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/brooksdata/brooks/internal/testenv"
+	"github.com/brooksdata/brooks/internal/testkit/testenv"
 	"github.com/brooksdata/brooks/query"
 )
 

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // Customer is one tracked site, as the operator configures it.
@@ -130,6 +130,12 @@ func (cs *Customers) Get(id string) (*Customer, error) {
 		return c, nil
 	}
 	return nil, fmt.Errorf("%w %q", ErrUnknownCustomer, id)
+}
+
+// Known reports whether id is a customer of the registry.
+func (cs *Customers) Known(id string) bool {
+	_, ok := cs.byID[id]
+	return ok
 }
 
 // IDs lists customer ids in file order.

@@ -14,8 +14,9 @@ import (
 // Client asks a Brooks query API (legacy's or nextgen's: they speak the same
 // language at the same path) for answers.
 type Client struct {
-	base string
-	http *http.Client
+	base  string
+	http  *http.Client
+	token string
 }
 
 // ClientOption configures a Client.
@@ -23,6 +24,10 @@ type ClientOption func(*Client)
 
 // WithHTTPClient sets the HTTP client (default: 30 s timeout).
 func WithHTTPClient(h *http.Client) ClientOption { return func(c *Client) { c.http = h } }
+
+// WithToken sends token as the bearer token an API with api_tokens_file
+// requires (default: none).
+func WithToken(token string) ClientOption { return func(c *Client) { c.token = token } }
 
 // NewClient returns a client for the API at baseURL (for example
 // "http://127.0.0.1:8082").
@@ -52,11 +57,14 @@ func (c *Client) Do(ctx context.Context, q *Query) (*Answer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode query: %w", err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/v1/query", bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+PathQuery, bytes.NewReader(body))
 	if err != nil {
 		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("query %s: %w", c.base, err)

@@ -10,14 +10,15 @@ import (
 
 // Error codes of the error body.
 const (
-	CodeInvalid      = "invalid_query"
-	CodeUnsupported  = "unsupported"
-	CodeBadRequest   = "bad_request"
-	CodeNotFound     = "not_found"
-	CodeUnauthorized = "unauthorized"
-	CodeForbidden    = "forbidden"
-	CodeUnavailable  = "unavailable"
-	CodeInternal     = "internal"
+	CodeInvalid         = "invalid_query"
+	CodeUnknownCustomer = "unknown_customer"
+	CodeCanceled        = "canceled"
+	CodeUnsupported     = "unsupported"
+	CodeBadRequest      = "bad_request"
+	CodeUnauthorized    = "unauthorized"
+	CodeForbidden       = "forbidden"
+	CodeUnavailable     = "unavailable"
+	CodeInternal        = "internal"
 )
 
 // ErrorBody is the JSON body of every error answer:
@@ -42,20 +43,12 @@ func WriteError(w http.ResponseWriter, status int, code, message string) {
 	json.NewEncoder(w).Encode(ErrorBody{Error: ErrorDetail{Code: code, Message: message}})
 }
 
-// WriteQueryError maps an error from decoding, validating or executing a
-// query to its answer: *InvalidError → 400, *UnsupportedError → 422,
-// anything else → 500.
-func WriteQueryError(w http.ResponseWriter, err error) {
-	var inv *InvalidError
-	var uns *UnsupportedError
-	switch {
-	case errors.As(err, &inv):
-		WriteError(w, http.StatusBadRequest, CodeInvalid, inv.Error())
-	case errors.As(err, &uns):
-		WriteError(w, http.StatusUnprocessableEntity, CodeUnsupported, uns.Error())
-	default:
-		WriteError(w, http.StatusInternalServerError, CodeInternal, err.Error())
-	}
+// WriteQueryError writes err as an error answer with the status and code
+// Classify gives it, and returns them.
+func WriteQueryError(w http.ResponseWriter, err error) (status int, code string) {
+	status, code = Classify(err)
+	WriteError(w, status, code, err.Error())
+	return status, code
 }
 
 // WriteAnswer writes a 200 answer.

@@ -19,7 +19,13 @@
 //
 // Validate checks a query against the language; systems that answer only
 // part of it (legacy) check their own abilities after that and reject the
-// rest with ErrUnsupported, which the HTTP layer turns into 422.
+// rest with *UnsupportedError, which the HTTP layer turns into 422.
+//
+// The HTTP surface is here too, so every system serves it the same way:
+// Handler answers POST /v1/query (PathQuery) for an Answerer — decoding,
+// the customer check (400 unknown_customer, naming no other customer),
+// the error body {"error":{"code","message"}} with the status Classify
+// gives each error type — and Client asks any system.
 package query
 
 import (

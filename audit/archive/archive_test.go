@@ -12,8 +12,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/brooksdata/brooks/audit/ledger"
-	"github.com/brooksdata/brooks/internal/stacktest"
-	"github.com/brooksdata/brooks/internal/testenv"
+	"github.com/brooksdata/brooks/internal/testkit/stacktest"
+	"github.com/brooksdata/brooks/internal/testkit/testenv"
 	"github.com/brooksdata/brooks/loadgen"
 )
 
@@ -93,7 +93,7 @@ func testOptions(brokers []string, topic, group string, sink Sink, store LedgerW
 	}
 	o.RollInterval = time.Second
 	o.SessionTimeout = 6 * time.Second
-	o.Registry = prometheus.NewRegistry()
+	o.Registerer = prometheus.NewRegistry()
 	return o
 }
 
@@ -207,9 +207,9 @@ func TestRebalanceKeepsExactlyOnce(t *testing.T) {
 	b, stopB := runArchiver(t, testOptions(p.Cfg.KafkaBrokers, p.Cfg.Topic, group, sink, nil))
 
 	// Both must be in the group before traffic, or a may take it all.
-	for deadline := time.Now().Add(time.Minute); counterValue(a.m.generations) < 1 || counterValue(b.m.generations) < 1; {
+	for deadline := time.Now().Add(time.Minute); a.generations() < 1 || b.generations() < 1; {
 		if time.Now().After(deadline) {
-			t.Fatalf("archivers did not both join the group: a %v, b %v generations", counterValue(a.m.generations), counterValue(b.m.generations))
+			t.Fatalf("archivers did not both join the group: a %v, b %v generations", a.generations(), b.generations())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -223,16 +223,16 @@ func TestRebalanceKeepsExactlyOnce(t *testing.T) {
 		waitArchived(t, sink, all, start, time.Minute)
 	}
 	send(11)
-	if counterValue(a.m.generations) < 1 || counterValue(b.m.generations) < 1 {
-		t.Fatalf("generations joined: a %v, b %v", counterValue(a.m.generations), counterValue(b.m.generations))
+	if a.generations() < 1 || b.generations() < 1 {
+		t.Fatalf("generations joined: a %v, b %v", a.generations(), b.generations())
 	}
 	stopA() // leaves the group: b is rebalanced onto every partition
 	send(12)
 	stopB()
 	seen, _, parts := archived(t, sink, start, time.Now().Add(time.Hour))
 	checkExactlyOnce(t, p.Cfg, seen, all)
-	t.Logf("%d events in %d parts; b joined %v generations", len(seen), parts, counterValue(b.m.generations))
-	if counterValue(b.m.generations) < 2 {
-		t.Errorf("b never rebalanced (generations %v)", counterValue(b.m.generations))
+	t.Logf("%d events in %d parts; b joined %v generations", len(seen), parts, b.generations())
+	if b.generations() < 2 {
+		t.Errorf("b never rebalanced (generations %v)", b.generations())
 	}
 }

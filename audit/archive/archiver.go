@@ -35,6 +35,7 @@ import (
 
 	"github.com/brooksdata/brooks/audit/ledger"
 	"github.com/brooksdata/brooks/internal/obs"
+	"github.com/brooksdata/brooks/shadow/tee"
 )
 
 // DefaultGroup is the archiver's Kafka consumer group.
@@ -72,8 +73,8 @@ type Options struct {
 	// ShutdownTimeout bounds closing the open parts when a generation ends.
 	ShutdownTimeout time.Duration
 	Now             func() time.Time
-	Log             *slog.Logger
-	Registry        prometheus.Registerer
+	Logger          *slog.Logger
+	Registerer      prometheus.Registerer
 }
 
 // DefaultOptions returns the defaults; Brokers, Topic and Sink must be set.
@@ -110,8 +111,10 @@ type Archiver struct {
 	writer string
 
 	stopping atomic.Bool
-	ready    atomic.Bool
-	commitMu sync.Mutex
+	consumer atomic.Pointer[tee.Consumer]
+
+	mu      sync.Mutex
+	workers map[int]*partitionWorker
 }
 
 // New checks o and returns an archiver.
@@ -144,7 +147,8 @@ func New(o Options) (*Archiver, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	a := &Archiver{opts: o, log: obs.OrDiscard(o.Log), m: newMetrics(o.Registry), writer: ledger.WriterID("archiver")}
+	a := &Archiver{opts: o, log: obs.OrDiscard(o.Logger), m: newMetrics(o.Registerer), writer: ledger.WriterID("archiver"),
+		workers: map[int]*partitionWorker{}}
 	if o.Ledger != nil {
 		a.ledger = newLedgerQueue(o.Ledger, a.log, a.m)
 	}
@@ -153,34 +157,31 @@ func New(o Options) (*Archiver, error) {
 
 // Ready reports whether the archiver has joined its consumer group (for
 // /readyz).
-func (a *Archiver) Ready(context.Context) error {
-	if !a.ready.Load() {
+func (a *Archiver) Ready(ctx context.Context) error {
+	c := a.consumer.Load()
+	if c == nil {
 		return errors.New("not a member of the consumer group yet")
 	}
-	return nil
+	return c.Ready(ctx)
 }
 
 // Run archives until ctx ends, then closes every open part, commits and
-// leaves the group. It returns an error if a part could not be written.
+// leaves the group. Broker outages and rebalances are ridden out
+// (tee.Consumer); it returns an error if a part could not be written.
 func (a *Archiver) Run(ctx context.Context) error {
 	o := &a.opts
-	kl := kafka.LoggerFunc(func(msg string, args ...any) { a.log.Warn("kafka: " + fmt.Sprintf(msg, args...)) })
-	group, err := kafka.NewConsumerGroup(kafka.ConsumerGroupConfig{
-		ID:                o.Group,
-		Brokers:           o.Brokers,
-		Topics:            []string{o.Topic},
-		StartOffset:       kafka.FirstOffset,
-		SessionTimeout:    o.SessionTimeout,
-		HeartbeatInterval: max(o.SessionTimeout/5, 200*time.Millisecond),
-		RebalanceTimeout:  o.ShutdownTimeout,
-		JoinGroupBackoff:  time.Second,
-		ErrorLogger:       kl,
-	})
+	co := tee.DefaultOptions()
+	co.Brokers, co.Topic, co.Group, co.Handler = o.Brokers, o.Topic, o.Group, a
+	co.MaxBatch, co.QueueSize, co.TickInterval = 512, 512, o.tick()
+	co.SessionTimeout, co.ShutdownTimeout = o.SessionTimeout, o.ShutdownTimeout
+	co.Logger, co.Registerer = a.log, o.Registerer
+	consumer, err := tee.NewConsumer(co)
 	if err != nil {
-		return fmt.Errorf("archive: consumer group: %w", err)
+		return fmt.Errorf("archive: %w", err)
 	}
-	runCtx, fail := context.WithCancelCause(ctx)
-	defer fail(nil)
+	a.consumer.Store(consumer)
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	var bg sync.WaitGroup
 	if a.ledger != nil {
 		bg.Add(1)
@@ -198,31 +199,13 @@ func (a *Archiver) Run(ctx context.Context) error {
 		}()
 	}
 	a.log.Info("archiver starting", "topic", o.Topic, "group", o.Group, "roll", o.RollInterval, "writer", a.writer)
-	for {
-		gen, err := group.Next(runCtx)
-		if err != nil {
-			if runCtx.Err() != nil {
-				break
-			}
-			a.log.Warn("consumer group; rejoining", "err", err)
-			continue
-		}
-		a.m.generations.Inc()
-		parts := gen.Assignments[o.Topic]
-		a.log.Info("joined consumer group", "generation", gen.ID, "partitions", len(parts))
-		a.ready.Store(true)
-		for _, pa := range parts {
-			gen.Start(func(gctx context.Context) {
-				if err := a.consume(gctx, gen, pa); err != nil {
-					a.log.Error("partition failed; stopping", "partition", pa.ID, "err", err)
-					fail(err)
-				}
-			})
-		}
-	}
+	go func() {
+		<-ctx.Done()
+		a.stopping.Store(true)
+	}()
+	runErr := consumer.Run(ctx)
 	a.stopping.Store(true)
-	a.ready.Store(false)
-	group.Close() // ends the generation: workers close their parts and commit
+	cancel()
 	bg.Wait()
 	if a.ledger != nil {
 		fctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -231,39 +214,76 @@ func (a *Archiver) Run(ctx context.Context) error {
 		}
 		cancel()
 	}
-	if cause := context.Cause(runCtx); ctx.Err() == nil && cause != nil {
-		return fmt.Errorf("archive: %w", cause)
+	if runErr != nil {
+		return fmt.Errorf("archive: %w", runErr)
 	}
 	a.log.Info("archiver stopped")
 	return nil
 }
 
-// consume archives one assigned partition for the generation's lifetime.
-func (a *Archiver) consume(ctx context.Context, gen *kafka.Generation, pa kafka.PartitionAssignment) error {
-	r := kafka.NewReader(kafka.ReaderConfig{
-		Brokers:   a.opts.Brokers,
-		Topic:     a.opts.Topic,
-		Partition: pa.ID,
-		MinBytes:  1,
-		MaxBytes:  16 << 20,
-		// kafka-go keeps 1s of a fetch's wait for the round trip; a
-		// shorter MaxWait leaves too little and idle fetches time out. The
-		// broker holds an idle fetch 0.5s: shutdown waits at most that.
-		MaxWait:     1500 * time.Millisecond,
-		ErrorLogger: kafka.LoggerFunc(func(msg string, args ...any) { a.log.Warn("kafka reader: " + fmt.Sprintf(msg, args...)) }),
-	})
-	defer r.Close()
-	if err := r.SetOffset(pa.Offset); err != nil {
-		return fmt.Errorf("partition %d: seek %d: %w", pa.ID, pa.Offset, err)
+// generations is how many consumer-group generations the archiver joined.
+func (a *Archiver) generations() int64 {
+	if c := a.consumer.Load(); c != nil {
+		return c.Generations()
 	}
-	a.log.Debug("consuming partition", "partition", pa.ID, "from", pa.Offset)
-	return newPartitionWorker(a, gen, pa.ID, pa.Offset).run(ctx, r)
+	return 0
 }
 
-// commit commits offset for partition in generation gen; commits are
-// serialised, as they share the generation's coordinator connection.
-func (a *Archiver) commit(gen *kafka.Generation, partition int, offset int64) error {
-	a.commitMu.Lock()
-	defer a.commitMu.Unlock()
-	return gen.CommitOffsets(map[string]map[int]int64{a.opts.Topic: {partition: offset}})
+// Assigned starts archiving a partition for the claim's generation.
+func (a *Archiver) Assigned(_ context.Context, c *tee.Claim) error {
+	w := newPartitionWorker(a, c)
+	a.mu.Lock()
+	a.workers[c.Partition] = w
+	a.mu.Unlock()
+	a.log.Debug("consuming partition", "partition", c.Partition, "from", c.Start)
+	return nil
+}
+
+func (a *Archiver) worker(c *tee.Claim) *partitionWorker {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.workers[c.Partition]
+}
+
+// Handle archives a batch of records. A part that cannot be written stops
+// the archiver (tee.Fatal): nothing is committed past it.
+func (a *Archiver) Handle(ctx context.Context, c *tee.Claim, batch []kafka.Message) error {
+	w := a.worker(c)
+	for _, m := range batch {
+		if err := w.handle(ctx, m); err != nil {
+			w.broken = true
+			return &tee.Fatal{Err: err}
+		}
+	}
+	return nil
+}
+
+// Tick closes the parts that are due and marks the safe offset durable.
+func (a *Archiver) Tick(ctx context.Context, c *tee.Claim) error {
+	w := a.worker(c)
+	if err := w.closeDue(ctx); err != nil {
+		w.broken = true
+		return &tee.Fatal{Err: err}
+	}
+	w.commit()
+	return nil
+}
+
+// Revoked closes every open part of the partition and marks it durable.
+func (a *Archiver) Revoked(_ context.Context, c *tee.Claim) error {
+	w := a.worker(c)
+	if w == nil || w.claim != c {
+		return nil // not assigned
+	}
+	a.mu.Lock()
+	delete(a.workers, c.Partition)
+	a.mu.Unlock()
+	reason := ReasonRebalance
+	if a.stopping.Load() {
+		reason = ReasonShutdown
+	}
+	if err := w.stop(reason); err != nil {
+		return &tee.Fatal{Err: err}
+	}
+	return nil
 }

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/brooksdata/brooks/internal/stacktest"
-	"github.com/brooksdata/brooks/internal/testenv"
+	"github.com/brooksdata/brooks/internal/testkit/stacktest"
+	"github.com/brooksdata/brooks/internal/testkit/testenv"
 	"github.com/brooksdata/brooks/loadgen"
 	"github.com/brooksdata/brooks/pixel"
 )

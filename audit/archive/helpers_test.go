@@ -12,8 +12,8 @@ import (
 	"github.com/brooksdata/brooks/audit/ledger"
 	"github.com/brooksdata/brooks/internal/cass"
 	"github.com/brooksdata/brooks/internal/config"
-	"github.com/brooksdata/brooks/internal/stacktest"
-	"github.com/brooksdata/brooks/internal/testenv"
+	"github.com/brooksdata/brooks/internal/testkit/stacktest"
+	"github.com/brooksdata/brooks/internal/testkit/testenv"
 	"github.com/brooksdata/brooks/loadgen"
 	"github.com/brooksdata/brooks/pixel"
 )

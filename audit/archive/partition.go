@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+
+	"github.com/brooksdata/brooks/shadow/tee"
 )
 
 // Close reasons written in manifests and metrics.
@@ -30,7 +32,7 @@ type dayKey struct {
 // generation. It alone touches its state, so it needs no locks.
 type partitionWorker struct {
 	a     *Archiver
-	gen   *kafka.Generation
+	claim *tee.Claim
 	topic string
 	id    int
 	label string
@@ -44,17 +46,16 @@ type partitionWorker struct {
 
 	next      int64 // offset after the last record handled; -1 before any
 	committed int64 // last committed offset; -1 if none
-	hwm       int64
 	// broken stops all commits once a record may not be durable (a failed
 	// write or close): the next owner replays from the last commit.
 	broken bool
 }
 
-func newPartitionWorker(a *Archiver, gen *kafka.Generation, id int, start int64) *partitionWorker {
-	w := &partitionWorker{a: a, gen: gen, topic: a.opts.Topic, id: id, label: fmt.Sprint(id),
+func newPartitionWorker(a *Archiver, c *tee.Claim) *partitionWorker {
+	w := &partitionWorker{a: a, claim: c, topic: a.opts.Topic, id: c.Partition, label: fmt.Sprint(c.Partition),
 		open: map[segKey]*segment{}, closed: map[segKey]int64{}, loaded: map[dayKey]bool{}, next: -1, committed: -1}
-	if start >= 0 {
-		w.committed = start
+	if c.Start >= 0 {
+		w.committed = c.Start
 	}
 	return w
 }
@@ -87,71 +88,9 @@ func closeReason(s *segment, now time.Time, roll, grace time.Duration) string {
 	return ""
 }
 
-// run consumes until ctx ends (the generation ended: shutdown or
-// rebalance), then closes every open part and commits.
-func (w *partitionWorker) run(ctx context.Context, r *kafka.Reader) error {
-	fctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	msgs := make(chan kafka.Message, 512)
-	go func() {
-		defer close(msgs)
-		for {
-			m, err := r.FetchMessage(fctx)
-			if err != nil {
-				if fctx.Err() != nil {
-					return
-				}
-				// kafka-go reports broker errors (a leader moving, a
-				// broker restarting) and keeps retrying: log and go on.
-				w.a.m.fetchErrors.Inc()
-				w.a.log.Warn("kafka fetch failed; retrying", "partition", w.id, "err", err)
-				select {
-				case <-fctx.Done():
-					return
-				case <-time.After(time.Second):
-				}
-				continue
-			}
-			select {
-			case msgs <- m:
-			case <-fctx.Done():
-				return
-			}
-		}
-	}()
-	tick := time.NewTicker(w.a.opts.tick())
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			reason := ReasonRebalance
-			if w.a.stopping.Load() {
-				reason = ReasonShutdown
-			}
-			return w.stop(reason)
-		case m, ok := <-msgs:
-			if !ok {
-				msgs = nil
-				continue
-			}
-			if err := w.handle(ctx, m); err != nil {
-				w.broken = true
-				return errors.Join(err, w.stop(ReasonShutdown))
-			}
-		case <-tick.C:
-			if err := w.closeDue(ctx); err != nil {
-				w.broken = true
-				return errors.Join(err, w.stop(ReasonShutdown))
-			}
-			w.commit()
-		}
-	}
-}
-
 // handle archives one record, unless an earlier run already did.
 func (w *partitionWorker) handle(ctx context.Context, m kafka.Message) error {
 	opts := &w.a.opts
-	w.hwm = m.HighWaterMark
 	customer, eid, hour := InvalidCustomer, "", m.Time.UTC().Truncate(time.Hour)
 	ev, err := decodeHead(m.Value)
 	switch {
@@ -274,23 +213,15 @@ func (w *partitionWorker) closeSegment(ctx context.Context, s *segment, reason s
 	return nil
 }
 
-// commit commits the safe offset if it moved.
+// commit marks the safe offset durable if it moved; the consumer commits
+// it.
 func (w *partitionWorker) commit() {
 	if w.broken {
 		return
 	}
-	p, ok := commitPoint(w.open, w.next)
-	if ok && p > w.committed {
-		if err := w.a.commit(w.gen, w.id, p); err != nil {
-			w.a.m.commitErrors.Inc()
-			w.a.log.Warn("commit offset failed; will retry", "partition", w.id, "offset", p, "err", err)
-		} else {
-			w.committed = p
-			w.a.m.commits.Inc()
-		}
-	}
-	if w.committed >= 0 && w.hwm > 0 {
-		w.a.m.commitLag.WithLabelValues(w.label).Set(float64(max(w.hwm-w.committed, 0)))
+	if p, ok := commitPoint(w.open, w.next); ok && p > w.committed {
+		w.claim.Durable(p)
+		w.committed = p
 	}
 }
 
@@ -306,6 +237,5 @@ func (w *partitionWorker) stop(reason string) error {
 		}
 	}
 	w.commit() // a no-op if any close failed (broken)
-	w.a.m.commitLag.DeleteLabelValues(w.label)
 	return errors.Join(errs...)
 }

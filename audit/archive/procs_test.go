@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/brooksdata/brooks/internal/testenv"
+	"github.com/brooksdata/brooks/internal/testkit/testenv"
 )
 
 var binary struct {

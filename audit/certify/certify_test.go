@@ -11,7 +11,7 @@ import (
 	"github.com/brooksdata/brooks/audit/internal/audittest"
 	"github.com/brooksdata/brooks/audit/replay"
 	"github.com/brooksdata/brooks/internal/cass"
-	"github.com/brooksdata/brooks/internal/testenv"
+	"github.com/brooksdata/brooks/internal/testkit/testenv"
 )
 
 // TestRunCertifiesSettledDays archives a day of a customer's traffic (two

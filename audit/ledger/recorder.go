@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -16,17 +17,24 @@ type Writer interface {
 }
 
 // Recorder flushes an Accumulator to a Store every interval, and once more
-// when its context ends. A failed flush keeps its tallies for the next one.
-// Store may be a *Lazy, so a component can start while Cassandra is down.
+// when its context ends. A failed flush keeps its tallies, under the same
+// batch id, and writes them again first at the next flush: a write that
+// timed out or failed after it applied is overwritten, never counted
+// twice. Store may be a *Lazy, so a component can start while Cassandra is
+// down.
 type Recorder struct {
 	Acc      *Accumulator
 	Store    Writer
 	Stage    string
 	Writer   string
 	Interval time.Duration
-	Log      *slog.Logger
+	Logger   *slog.Logger
 
 	seq atomic.Int64
+
+	mu        sync.Mutex // one flush at a time
+	pending   map[Key]Tally
+	pendingID string
 }
 
 // WriterID names this process uniquely: host, pid and start time.
@@ -50,22 +58,31 @@ func (r *Recorder) Run(ctx context.Context) error {
 			defer cancel()
 			return r.Flush(fctx)
 		case <-tick.C:
-			if err := r.Flush(ctx); err != nil && r.Log != nil {
-				r.Log.Warn("ledger flush failed; will retry", "stage", r.Stage, "err", err)
+			if err := r.Flush(ctx); err != nil && r.Logger != nil {
+				r.Logger.Warn("ledger flush failed; will retry", "stage", r.Stage, "err", err)
 			}
 		}
 	}
 }
 
-// Flush records what the accumulator holds now.
+// Flush records what the accumulator holds now. A batch whose write
+// failed is written again first, with its batch id.
 func (r *Recorder) Flush(ctx context.Context) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.pending != nil {
+		if err := r.Store.Record(ctx, r.Stage, r.Writer, r.pendingID, r.pending); err != nil {
+			return err
+		}
+		r.pending, r.pendingID = nil, ""
+	}
 	m := r.Acc.Drain()
 	if len(m) == 0 {
 		return nil
 	}
 	batch := strconv.FormatInt(r.seq.Add(1), 10)
 	if err := r.Store.Record(ctx, r.Stage, r.Writer, batch, m); err != nil {
-		r.Acc.Restore(m)
+		r.pending, r.pendingID = m, batch
 		return err
 	}
 	return nil

@@ -11,7 +11,7 @@ import (
 	"github.com/gocql/gocql"
 
 	"github.com/brooksdata/brooks/internal/cass"
-	"github.com/brooksdata/brooks/internal/testenv"
+	"github.com/brooksdata/brooks/internal/testkit/testenv"
 )
 
 // shared is one migrated keyspace on the real Cassandra for the package's

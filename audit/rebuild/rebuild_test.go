@@ -13,7 +13,7 @@ import (
 	"github.com/brooksdata/brooks/audit/rebuild"
 	"github.com/brooksdata/brooks/audit/replay"
 	"github.com/brooksdata/brooks/internal/cass"
-	"github.com/brooksdata/brooks/internal/testenv"
+	"github.com/brooksdata/brooks/internal/testkit/testenv"
 	"github.com/brooksdata/brooks/loadgen"
 	"github.com/brooksdata/brooks/nextgen/esindex"
 	"github.com/brooksdata/brooks/rollup"

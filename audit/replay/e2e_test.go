@@ -17,7 +17,7 @@ import (
 	"github.com/brooksdata/brooks/audit/internal/audittest"
 	"github.com/brooksdata/brooks/audit/ledger"
 	"github.com/brooksdata/brooks/audit/replay"
-	"github.com/brooksdata/brooks/internal/testenv"
+	"github.com/brooksdata/brooks/internal/testkit/testenv"
 	"github.com/brooksdata/brooks/loadgen"
 	"github.com/brooksdata/brooks/query"
 )

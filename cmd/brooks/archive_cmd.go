@@ -1,17 +1,14 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/brooksdata/brooks/audit/archive"
 	"github.com/brooksdata/brooks/audit/ledger"
-	"github.com/brooksdata/brooks/internal/obs"
-	"github.com/brooksdata/brooks/shadow/tee"
+	"github.com/brooksdata/brooks/internal/component"
 )
 
 // newArchiveCmd is `brooks archive`: the raw-log archiver (see
@@ -35,26 +32,24 @@ SIGTERM closes every open part, commits and exits.`,
 			if err != nil {
 				return err
 			}
-			reg := obs.NewRegistry()
-			o.Brokers, o.Topic, o.Sink, o.Log, o.Registry = a.cfg.KafkaBrokers, a.cfg.Topic, sink, a.log, reg
+			r, err := a.runner("archive", "archive", addr)
+			if err != nil {
+				return err
+			}
+			o.Brokers, o.Topic, o.Sink, o.Logger, o.Registerer = a.cfg.KafkaBrokers, a.cfg.Topic, sink, a.log, r.Registry()
 			o.ShutdownTimeout = a.cfg.ShutdownTimeout
 			if withLedger {
-				store := ledger.NewLazy(a.cfg.CassandraHosts, a.cfg.Keyspace)
-				defer store.Close()
-				o.Ledger = store
+				o.Ledger = a.ledgerStore(r)
 			}
 			arch, err := archive.New(o)
 			if err != nil {
 				return usageError{err}
 			}
-			mux := obs.NewMux(reg)
-			mux.AddReadyCheck("kafka", func(ctx context.Context) error { return tee.Ping(ctx, a.cfg.KafkaBrokers) })
-			mux.AddReadyCheck("consumer_group", arch.Ready)
+			a.kafkaReady(r)
+			r.AddReadyCheck("consumer_group", arch.Ready)
+			r.Go(component.Work, "archiver", arch.Run)
 			a.log.Info("archive folder", "path", sink.Root())
-			g, ctx := errgroup.WithContext(cmd.Context())
-			g.Go(func() error { return obs.Serve(ctx, a.log, addr, mux, 5*time.Second) })
-			g.Go(func() error { return arch.Run(ctx) })
-			return g.Wait()
+			return r.Run(cmd.Context())
 		},
 	}
 	f := cmd.Flags()

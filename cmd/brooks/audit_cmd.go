@@ -10,7 +10,6 @@ import (
 	"github.com/gocql/gocql"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/brooksdata/brooks/audit/archive"
 	"github.com/brooksdata/brooks/audit/certify"
@@ -18,7 +17,7 @@ import (
 	"github.com/brooksdata/brooks/audit/rebuild"
 	"github.com/brooksdata/brooks/audit/replay"
 	"github.com/brooksdata/brooks/internal/cass"
-	"github.com/brooksdata/brooks/internal/obs"
+	"github.com/brooksdata/brooks/internal/component"
 	"github.com/brooksdata/brooks/nextgen/engine"
 	"github.com/brooksdata/brooks/nextgen/esindex"
 	"github.com/brooksdata/brooks/nextgen/rawstore"
@@ -68,7 +67,15 @@ func (a *app) replayOptions(f *auditFlags, what string) (o replay.Options, done 
 	if o.Now, err = f.clock(); err != nil {
 		return o, nil, err
 	}
-	o.Legacy, o.Nextgen = query.NewClient(f.legacyURL), query.NewClient(f.nextgenURL)
+	var copts []query.ClientOption
+	if a.cfg.APITokensFile != "" {
+		tokens, err := readTokens(a.cfg.APITokensFile)
+		if err != nil {
+			return o, nil, usageError{err}
+		}
+		copts = append(copts, query.WithToken(tokens[0]))
+	}
+	o.Legacy, o.Nextgen = query.NewClient(f.legacyURL, copts...), query.NewClient(f.nextgenURL, copts...)
 	o.Progress = replay.NewProgress(os.Stderr, a.log, what, 5*time.Second)
 	done = func() {}
 	if !f.noRaw {
@@ -148,7 +155,7 @@ Exit code: 0 clean, 1 a settled fault (or a refused part), 2 usage error,
 			if err != nil {
 				return err
 			}
-			return exitStatus(rep.ExitCode)
+			return exitWith(rep.ExitCode)
 		},
 	}
 	f.register(cmd)
@@ -162,7 +169,8 @@ Exit code: 0 clean, 1 a settled fault (or a refused part), 2 usage error,
 	return cmd
 }
 
-func exitStatus(code int) error {
+// exitWith is the error that makes a command exit with code (nil for 0).
+func exitWith(code int) error {
 	if code == 0 {
 		return nil
 	}
@@ -398,22 +406,23 @@ func newAuditServeCmd(a *app) *cobra.Command {
 	var every time.Duration
 	cmd := &cobra.Command{
 		Use:   "serve",
-		Short: "Run `audit run` on a schedule, with /metrics, /healthz and /readyz",
+		Short: "Run `audit run` on a schedule, with /metrics (api_tokens_file applies), /healthz and /readyz",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if every <= 0 {
 				return usageError{fmt.Errorf("--interval %s: want a positive duration", every)}
 			}
-			reg := obs.NewRegistry()
+			r, err := a.runner("audit serve", "audit", addr)
+			if err != nil {
+				return err
+			}
+			reg := r.Registry()
 			rounds := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "brooks", Subsystem: "audit", Name: "certify_rounds_total",
 				Help: "Certification rounds by result (ok, error)."}, []string{"result"})
 			issuedC := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "brooks", Subsystem: "audit", Name: "certificates_total",
 				Help: "Customer-days looked at, by action (issued, skipped, failed) and clean."}, []string{"action", "clean"})
 			reg.MustRegister(rounds, issuedC)
-			mux := obs.NewMux(reg)
-			g, ctx := errgroup.WithContext(cmd.Context())
-			g.Go(func() error { return obs.Serve(ctx, a.log, addr, mux, 5*time.Second) })
-			g.Go(func() error {
+			r.Go(component.Work, "certifier", func(ctx context.Context) error {
 				// A failed round (Cassandra or a query API down) is retried
 				// with capped exponential backoff and jitter, never exits.
 				const minBackoff, maxBackoff = 10 * time.Second, 5 * time.Minute
@@ -443,7 +452,7 @@ func newAuditServeCmd(a *app) *cobra.Command {
 					}
 				}
 			})
-			return g.Wait()
+			return r.Run(cmd.Context())
 		},
 	}
 	f.register(cmd)

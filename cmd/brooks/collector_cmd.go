@@ -1,9 +1,6 @@
 package main
 
 import (
-	"context"
-	"fmt"
-	"net"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -25,36 +22,23 @@ func newCollectorCmd(a *app) *cobra.Command {
 			if err != nil {
 				return usageError{err}
 			}
-			ln, err := net.Listen("tcp", addr)
+			r, err := a.runner("collector", "collector", addr)
 			if err != nil {
-				return fmt.Errorf("listen %s: %w", addr, err)
+				return err
 			}
-			srv := &collector.Server{
-				Listener:  ln,
-				Collector: collector.Options{Customers: customers, WriteTimeout: writeTimeout},
-				Brokers:   a.cfg.KafkaBrokers,
-				Writer:    collector.NewWriter(a.cfg.KafkaBrokers, a.cfg.Topic),
-				Grace:     a.cfg.ShutdownTimeout,
-				Log:       a.log,
-			}
+			o := collector.Options{Customers: customers, WriteTimeout: writeTimeout}
 			if withLedger {
-				// The ledger connects on first use and retries, so the
-				// collector takes pixels even while Cassandra is down.
-				store := ledger.NewLazy(a.cfg.CassandraHosts, a.cfg.Keyspace)
-				defer store.Close()
-				acc := ledger.NewAccumulator()
-				srv.Collector.Ledger = acc
-				rec := &ledger.Recorder{Acc: acc, Store: store, Stage: ledger.StageCollector,
-					Writer: ledger.WriterID("collector"), Interval: ledgerEvery, Log: a.log}
-				srv.Background = append(srv.Background, func(ctx context.Context) error { return rec.Run(ctx) })
+				o.Ledger = a.ledgerRecorder(r, ledger.StageCollector, "collector", ledgerEvery)
 			}
-			a.log.Info("collector starting", "addr", ln.Addr().String(), "topic", a.cfg.Topic, "customers", len(customers.IDs()))
-			return srv.Run(cmd.Context())
+			if _, err := collector.Register(r, o, collector.NewWriter(a.cfg.KafkaBrokers, a.cfg.Topic), a.cfg.KafkaBrokers); err != nil {
+				return usageError{err}
+			}
+			a.log.Info("collector starting", "addr", addr, "topic", a.cfg.Topic, "customers", len(customers.IDs()))
+			return r.Run(cmd.Context())
 		},
 	}
 	cmd.Flags().StringVar(&addr, "http-addr", "127.0.0.1:8080", "listen address for trackers, /metrics, /healthz and /readyz")
-	cmd.Flags().BoolVar(&withLedger, "ledger", true, "record per customer/hour counts and hashes in the Cassandra ledger")
-	cmd.Flags().DurationVar(&ledgerEvery, "ledger-interval", 5*time.Second, "how often the ledger is flushed")
+	ledgerFlags(cmd.Flags(), &withLedger, &ledgerEvery, "acknowledged events")
 	cmd.Flags().DurationVar(&writeTimeout, "kafka-timeout", 10*time.Second, "how long a request waits for Kafka before answering 503")
 	return cmd
 }

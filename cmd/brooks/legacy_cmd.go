@@ -2,17 +2,13 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/brooksdata/brooks/audit/ledger"
-	"github.com/brooksdata/brooks/internal/cass"
-	"github.com/brooksdata/brooks/internal/obs"
+	"github.com/brooksdata/brooks/internal/component"
 	"github.com/brooksdata/brooks/legacy"
-	"github.com/brooksdata/brooks/shadow/tee"
 )
 
 // newLegacyCmd is `brooks legacy ingest|serve`: System One, see
@@ -46,54 +42,36 @@ func newLegacyIngestCmd(a *app, connect func(context.Context) (*legacy.Store, er
 			if err != nil {
 				return usageError{err}
 			}
-			ctx := cmd.Context()
-			store, err := connect(ctx)
+			store, err := connect(cmd.Context())
 			if err != nil {
 				return err
 			}
 			defer store.Close(context.Background())
-			reg := obs.NewRegistry()
+			r, err := a.runner("legacy-ingest", "legacy_ingest", addr)
+			if err != nil {
+				return err
+			}
 			o.Brokers, o.Topic, o.Customers = a.cfg.KafkaBrokers, a.cfg.Topic, customers
-			o.ShutdownTimeout, o.Registry, o.Log = a.cfg.ShutdownTimeout, reg, a.log
-			var rec *ledger.Recorder
+			o.ShutdownTimeout, o.Registerer, o.Logger = a.cfg.ShutdownTimeout, r.Registry(), a.log
 			if withLedger {
-				session, err := cass.Connect(a.cfg.CassandraHosts, a.cfg.Keyspace)
-				if err != nil {
-					return fmt.Errorf("ledger: %w (run `brooks migrate`, or --ledger=false)", err)
-				}
-				defer session.Close()
-				o.Ledger = ledger.NewAccumulator()
-				rec = &ledger.Recorder{Acc: o.Ledger, Store: ledger.NewStore(session, a.cfg.Keyspace), Stage: ledger.StageLegacy,
-					Writer: ledger.WriterID("legacy"), Interval: ledgerEvery, Log: a.log}
+				o.Ledger = a.ledgerRecorder(r, ledger.StageLegacy, "legacy", ledgerEvery)
 			}
 			in, err := legacy.NewIngester(store, o)
 			if err != nil {
 				return usageError{err}
 			}
-			mux := obs.NewMux(reg)
-			mux.AddReadyCheck("stores", store.Ping)
-			mux.AddReadyCheck("kafka", func(ctx context.Context) error { return tee.Ping(ctx, a.cfg.KafkaBrokers) })
-			g, gctx := errgroup.WithContext(ctx)
-			ingestDone, stopOthers := context.WithCancel(context.WithoutCancel(gctx))
-			defer stopOthers()
-			g.Go(func() error {
-				defer stopOthers() // the ledger's last flush comes after the ingester's
-				return in.Run(gctx)
-			})
-			g.Go(func() error { return obs.Serve(ingestDone, a.log, addr, mux, 5*time.Second) })
-			if rec != nil {
-				g.Go(func() error { return rec.Run(ingestDone) })
-			}
-			return g.Wait()
+			r.AddReadyCheck("stores", store.Ping)
+			a.kafkaReady(r)
+			r.Go(component.Work, "ingester", in.Run)
+			return r.Run(cmd.Context())
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&addr, "http-addr", "127.0.0.1:9181", "listen address for /metrics, /healthz and /readyz")
-	f.StringVar(&o.GroupID, "group", o.GroupID, "Kafka consumer group")
+	f.StringVar(&o.Group, "group", o.Group, "Kafka consumer group")
 	f.DurationVar(&o.FlushInterval, "flush-interval", o.FlushInterval, "how often the in-memory counters are flushed to Redis and MongoDB")
 	f.IntVar(&o.MaxBatch, "max-batch", o.MaxBatch, "flush early once this many page views are in memory")
-	f.BoolVar(&withLedger, "ledger", true, "record per customer/hour counts and hashes of ingested records in the Cassandra ledger")
-	f.DurationVar(&ledgerEvery, "ledger-interval", 5*time.Second, "how often the ledger is flushed")
+	ledgerFlags(f, &withLedger, &ledgerEvery, "ingested records")
 	return cmd
 }
 
@@ -114,11 +92,17 @@ func newLegacyServeCmd(a *app, connect func(context.Context) (*legacy.Store, err
 				return err
 			}
 			defer store.Close(context.Background())
-			srv, err := legacy.NewServer(store, legacy.ServerOptions{Customers: customers, Timeout: timeout, Log: a.log})
+			r, err := a.runner("legacy-serve", "legacy_api", addr)
 			if err != nil {
 				return err
 			}
-			return srv.Run(cmd.Context(), addr, a.cfg.ShutdownTimeout)
+			srv, err := legacy.NewServer(store, legacy.ServerOptions{Customers: customers, Timeout: timeout, Logger: a.log, Registerer: r.Registry()})
+			if err != nil {
+				return err
+			}
+			srv.Mount(r)
+			r.AddReadyCheck("stores", store.Ping)
+			return r.Run(cmd.Context())
 		},
 	}
 	cmd.Flags().StringVar(&addr, "http-addr", "127.0.0.1:8081", "listen address for POST /v1/query, /metrics, /healthz and /readyz")

@@ -5,17 +5,14 @@ import (
 	"fmt"
 	"os"
 	"runtime/debug"
-	"time"
 
 	"github.com/gocql/gocql"
 	"github.com/spf13/cobra"
-	"golang.org/x/sync/errgroup"
 
-	"github.com/brooksdata/brooks/internal/obs"
+	"github.com/brooksdata/brooks/internal/component"
 	"github.com/brooksdata/brooks/nextgen/engine"
 	"github.com/brooksdata/brooks/nextgen/esindex"
 	"github.com/brooksdata/brooks/nextgen/rawstore"
-	"github.com/brooksdata/brooks/shadow/tee"
 )
 
 // nextgenSubcommands are the `brooks nextgen` subcommands defined in other
@@ -39,6 +36,7 @@ func newNextgenCmd(a *app) *cobra.Command {
 func newNextgenRunCmd(a *app) *cobra.Command {
 	o := engine.DefaultOptions()
 	var addr string
+	var withLedger bool
 	var lookback, gcPercent int
 	cmd := &cobra.Command{
 		Use:   "run",
@@ -74,26 +72,30 @@ Run 'brooks migrate' first (keyspace, table, index templates).`,
 				return err
 			}
 			defer raw.Close()
-			reg := obs.NewRegistry()
+			r, err := a.runner("nextgen-run", "nextgen_run", addr)
+			if err != nil {
+				return err
+			}
 			o.Brokers, o.Topic, o.Customers, o.Raw, o.ES = a.cfg.KafkaBrokers, a.cfg.Topic, customers, raw, es
-			o.Logger, o.Registerer, o.ShutdownTimeout = a.log, reg, a.cfg.ShutdownTimeout
+			o.Logger, o.Registerer, o.ShutdownTimeout = a.log, r.Registry(), a.cfg.ShutdownTimeout
+			if withLedger {
+				o.Ledger = a.ledgerStore(r)
+			}
 			eng, err := engine.New(o)
 			if err != nil {
 				return usageError{err}
 			}
-			mux := obs.NewMux(reg)
-			mux.AddReadyCheck("kafka", func(ctx context.Context) error { return tee.Ping(ctx, a.cfg.KafkaBrokers) })
-			mux.AddReadyCheck("cassandra", raw.Ping)
-			mux.AddReadyCheck("elasticsearch", es.Ping)
-			g, ctx := errgroup.WithContext(cmd.Context())
-			g.Go(func() error { return obs.Serve(ctx, a.log, addr, mux, 5*time.Second) })
-			g.Go(func() error { return eng.Run(ctx) })
-			return g.Wait()
+			a.kafkaReady(r)
+			r.AddReadyCheck("cassandra", raw.Ping)
+			r.AddReadyCheck("elasticsearch", es.Ping)
+			r.Go(component.Work, "engine", eng.Run)
+			return r.Run(cmd.Context())
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&addr, "http-addr", "127.0.0.1:9184", "listen address for /metrics, /healthz and /readyz")
 	f.StringVar(&o.Group, "group", o.Group, "Kafka consumer group")
+	f.BoolVar(&withLedger, "ledger", true, "record the raw and rollup stages' per customer/hour counts and hashes in the Cassandra ledger, with the committed offsets")
 	f.DurationVar(&o.FlushInterval, "flush-interval", o.FlushInterval, "how often each partition writes its changed rollup documents and commits")
 	f.DurationVar(&o.DailyFlushInterval, "daily-flush-interval", o.DailyFlushInterval, "how often each partition writes its changed 1-day documents (they carry a day's visitor sets)")
 	f.DurationVar(&o.CatchUpFlushInterval, "catch-up-flush-interval", o.CatchUpFlushInterval, "flush interval while a partition is far behind its end")

@@ -5,7 +5,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/brooksdata/brooks/internal/obs"
 	"github.com/brooksdata/brooks/nextgen/api"
 	"github.com/brooksdata/brooks/nextgen/esindex"
 	"github.com/brooksdata/brooks/nextgen/queryengine"
@@ -38,8 +37,11 @@ func newNextgenServeCmd(a *app) *cobra.Command {
 			if err != nil {
 				return usageError{err}
 			}
-			reg := obs.NewRegistry()
-			o.Customers, o.Logger, o.Registerer = customers, a.log, reg
+			r, err := a.runner("nextgen-serve", "nextgen_api", addr)
+			if err != nil {
+				return err
+			}
+			o.Customers, o.Logger, o.Registerer = customers, a.log, r.Registry()
 			var raw *rawstore.Store
 			if withRaw {
 				ro, err := a.rawOptions()
@@ -57,13 +59,17 @@ func newNextgenServeCmd(a *app) *cobra.Command {
 			if err != nil {
 				return usageError{err}
 			}
-			srv := api.New(eng, api.Options{Addr: addr, Registry: reg, Logger: a.log, ShutdownGrace: a.cfg.ShutdownTimeout})
-			srv.AddReadyCheck("elasticsearch", es.Ping)
+			srv, err := api.New(eng, api.Options{Customers: customers, Registerer: r.Registry(), Logger: a.log})
+			if err != nil {
+				return err
+			}
+			srv.Mount(r)
+			r.AddReadyCheck("elasticsearch", es.Ping)
 			if raw != nil {
-				srv.AddReadyCheck("cassandra", raw.Ping)
+				r.AddReadyCheck("cassandra", raw.Ping)
 			}
 			a.log.Info("nextgen query api", "addr", addr, "elastic", a.cfg.ElasticURL, "index_prefix", a.cfg.IndexPrefix, "raw", withRaw)
-			return srv.Run(cmd.Context())
+			return r.Run(cmd.Context())
 		},
 	}
 	f := cmd.Flags()

@@ -2,12 +2,10 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -31,10 +29,17 @@ func (a *app) customers() (*pixel.Customers, error) {
 	return pixel.LoadCustomers(a.cfg.CustomersFile)
 }
 
-// usageError marks errors caused by how the command was called (exit 2).
-type usageError struct{ error }
-
+// run is the binary: the command line in, the exit status out; SIGINT and
+// SIGTERM end the context a component runs with.
 func run(args []string) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return runContext(ctx, args)
+}
+
+// runContext is run with the caller's context (tests stop components by
+// canceling it).
+func runContext(ctx context.Context, args []string) int {
 	a := &app{cfg: config.Default()}
 	root := &cobra.Command{
 		Use:           "brooks",
@@ -58,39 +63,12 @@ func run(args []string) int {
 	for _, c := range commands(a) {
 		root.AddCommand(c)
 	}
+	typedUsage(root)
 	root.SetArgs(args)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	err := root.ExecuteContext(ctx)
-	if err == nil {
-		return 0
+	status, print := exitStatus(err)
+	if print {
+		fmt.Fprintln(os.Stderr, "brooks:", err)
 	}
-	var ue usageError
-	var ec exitCode
-	if errors.As(err, &ec) {
-		// The command printed its own output and chose its status.
-		return int(ec)
-	}
-	fmt.Fprintln(os.Stderr, "brooks:", err)
-	switch {
-	case errors.As(err, &ue), isCobraUsage(err):
-		return 2
-	}
-	return 1
-}
-
-// exitCode lets a command choose its exit status (brooks diff exits 1 on a
-// mismatch) after printing its own output.
-type exitCode int
-
-func (e exitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
-
-func isCobraUsage(err error) bool {
-	msg := err.Error()
-	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand", "accepts ", "requires ", "invalid argument", "flag needs an argument"} {
-		if strings.Contains(msg, p) {
-			return true
-		}
-	}
-	return false
+	return status
 }

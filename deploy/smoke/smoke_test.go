@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,7 +22,7 @@ import (
 	"go.mongodb.org/mongo-driver/mongo/options"
 
 	"github.com/brooksdata/brooks/internal/cass"
-	"github.com/brooksdata/brooks/internal/testenv"
+	"github.com/brooksdata/brooks/internal/testkit/testenv"
 	"github.com/brooksdata/brooks/shadow/tee"
 )
 
@@ -41,19 +42,61 @@ func TestKafkaProduceConsumeWithGroup(t *testing.T) {
 	if err := w.WriteMessages(ctx, msgs...); err != nil {
 		t.Fatalf("kafka produce: %v", err)
 	}
-	r := kafka.NewReader(kafka.ReaderConfig{Brokers: cfg.KafkaBrokers, Topic: topic, GroupID: testenv.Name("smoke"), StartOffset: kafka.FirstOffset, MaxWait: 100 * time.Millisecond})
-	defer r.Close()
-	seen := map[string]bool{}
-	for len(seen) < 10 {
-		m, err := r.FetchMessage(ctx)
-		if err != nil {
-			t.Fatalf("kafka consume with a group: %v (got %d of 10)", err, len(seen))
-		}
-		seen[string(m.Value)] = true
-		if err := r.CommitMessages(ctx, m); err != nil {
-			t.Fatalf("kafka commit: %v", err)
+	// Consume through the project's one consumer (tee.Consumer): a group
+	// member that commits what its handler marks durable.
+	h := &smokeHandler{seen: map[string]bool{}, all: make(chan struct{})}
+	o := tee.DefaultOptions()
+	o.Brokers, o.Topic, o.Group, o.Handler = cfg.KafkaBrokers, topic, testenv.Name("smoke"), h
+	c, err := tee.NewConsumer(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- c.Run(cctx) }()
+	select {
+	case <-h.all:
+	case <-ctx.Done():
+		t.Errorf("kafka consume with a group: got %d of 10", h.count())
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("kafka consumer: %v", err)
+	}
+}
+
+// smokeHandler keeps the values it is handed until it saw ten.
+type smokeHandler struct {
+	mu   sync.Mutex
+	seen map[string]bool
+	all  chan struct{}
+}
+
+func (h *smokeHandler) Assigned(context.Context, *tee.Claim) error { return nil }
+func (h *smokeHandler) Tick(context.Context, *tee.Claim) error     { return nil }
+func (h *smokeHandler) Revoked(context.Context, *tee.Claim) error  { return nil }
+
+func (h *smokeHandler) Handle(_ context.Context, c *tee.Claim, batch []kafka.Message) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, m := range batch {
+		h.seen[string(m.Value)] = true
+	}
+	if len(h.seen) == 10 {
+		select {
+		case <-h.all:
+		default:
+			close(h.all)
 		}
 	}
+	c.Durable(batch[len(batch)-1].Offset + 1)
+	return nil
+}
+
+func (h *smokeHandler) count() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.seen)
 }
 
 func TestRedisIncrAndPFAdd(t *testing.T) {

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // Config is the whole of Brooks' configuration. Every field has a YAML key,
@@ -39,6 +39,7 @@ type Config struct {
 	LogLevel        string        `yaml:"log_level" help:"log level: debug, info, warn, error"`
 	LogFormat       string        `yaml:"log_format" help:"log format: text or json"`
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout" help:"how long a component may take to flush on SIGTERM"`
+	APITokensFile   string        `yaml:"api_tokens_file" help:"file of bearer tokens, one a line, that every HTTP endpoint but /healthz, /readyz and the tracker endpoints requires (empty: endpoints are open, on loopback only)"`
 }
 
 // esRefreshDefault is the rollup indices' refresh interval (see

@@ -1,20 +1,17 @@
-// Package obs gives every Brooks component the same observability: a slog
-// logger built from configuration and an HTTP mux with /metrics (Prometheus),
-// /healthz (alive) and /readyz (dependencies reachable).
+// Package obs gives every Brooks component the same observability parts: a
+// slog logger built from configuration, a Prometheus registry with Go and
+// process collectors, and the /metrics handler. Serving them, with /healthz
+// and /readyz, is internal/component's job.
 package obs
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -56,89 +53,13 @@ func NewRegistry() *prometheus.Registry {
 	return r
 }
 
-// ReadyCheck reports whether a dependency is usable.
+// ReadyCheck reports whether a dependency is usable; /readyz of every
+// component (internal/component) runs its checks.
 type ReadyCheck func(ctx context.Context) error
 
-// Mux is an http.ServeMux with /metrics, /healthz and /readyz. Components
-// add their own routes to it.
-type Mux struct {
-	*http.ServeMux
-	mu     sync.Mutex
-	checks map[string]ReadyCheck
-}
-
-// NewMux serves reg on /metrics and the health endpoints.
-func NewMux(reg *prometheus.Registry) *Mux {
-	m := &Mux{ServeMux: http.NewServeMux(), checks: map[string]ReadyCheck{}}
-	m.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		io.WriteString(w, "ok\n")
-	})
-	m.HandleFunc("GET /readyz", m.ready)
-	return m
-}
-
-// AddReadyCheck makes /readyz depend on check.
-func (m *Mux) AddReadyCheck(name string, check ReadyCheck) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.checks[name] = check
-}
-
-func (m *Mux) ready(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-	defer cancel()
-	m.mu.Lock()
-	checks := make(map[string]ReadyCheck, len(m.checks))
-	for k, v := range m.checks {
-		checks[k] = v
-	}
-	m.mu.Unlock()
-	var failed []string
-	for name, check := range checks {
-		if err := check(ctx); err != nil {
-			failed = append(failed, fmt.Sprintf("%s: %v", name, err))
-		}
-	}
-	if len(failed) > 0 {
-		w.WriteHeader(http.StatusServiceUnavailable)
-		io.WriteString(w, "not ready\n"+strings.Join(failed, "\n")+"\n")
-		return
-	}
-	io.WriteString(w, "ready\n")
-}
-
-// Serve runs an HTTP server for h on addr until ctx ends, then shuts it down
-// gracefully within grace. If ln is non-nil it is used instead of addr.
-func Serve(ctx context.Context, log *slog.Logger, addr string, h http.Handler, grace time.Duration) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("listen %s: %w", addr, err)
-	}
-	return ServeListener(ctx, log, ln, h, grace)
-}
-
-// ServeListener is Serve on an open listener.
-func ServeListener(ctx context.Context, log *slog.Logger, ln net.Listener, h http.Handler, grace time.Duration) error {
-	log = OrDiscard(log)
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	log.Info("http listening", "addr", ln.Addr().String())
-	select {
-	case err := <-errc:
-		return fmt.Errorf("http serve: %w", err)
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), grace)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("http shutdown: %w", err)
-	}
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+// MetricsHandler serves reg in the Prometheus text format.
+func MetricsHandler(reg *prometheus.Registry) http.Handler {
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})
 }
 
 // Stderr is where commands log by default.

@@ -11,12 +11,13 @@ import (
 	"time"
 
 	"github.com/brooksdata/brooks/internal/cass"
-	"github.com/brooksdata/brooks/internal/obs"
-	"github.com/brooksdata/brooks/internal/testenv"
+	"github.com/brooksdata/brooks/internal/component"
+	"github.com/brooksdata/brooks/internal/testkit/enginetest"
+	"github.com/brooksdata/brooks/internal/testkit/querytest"
+	"github.com/brooksdata/brooks/internal/testkit/testenv"
 	"github.com/brooksdata/brooks/nextgen/api"
 	"github.com/brooksdata/brooks/nextgen/esindex"
 	"github.com/brooksdata/brooks/nextgen/queryengine"
-	"github.com/brooksdata/brooks/nextgen/queryengine/enginetest"
 	"github.com/brooksdata/brooks/nextgen/rawstore"
 	"github.com/brooksdata/brooks/query"
 )
@@ -25,17 +26,21 @@ import (
 // server with the fixture's clock.
 func start(t *testing.T, c *esindex.Client, raw queryengine.RawReader) *httptest.Server {
 	t.Helper()
-	reg := obs.NewRegistry()
+	run := component.New(component.Options{Name: "nextgen-serve", Subsystem: "nextgen_api"})
 	o := queryengine.DefaultOptions()
-	o.Customers, o.Raw, o.Registerer = testenv.Customers(t), raw, reg
+	o.Customers, o.Raw, o.Registerer = testenv.Customers(t), raw, run.Registry()
 	o.Now = func() time.Time { return enginetest.Now }
 	eng, err := queryengine.New(c, o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := api.New(eng, api.Options{Registry: reg})
-	srv.AddReadyCheck("elasticsearch", c.Ping)
-	hs := httptest.NewServer(srv.Handler())
+	srv, err := api.New(eng, api.Options{Customers: o.Customers, Registerer: run.Registry()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Mount(run)
+	run.AddReadyCheck("elasticsearch", c.Ping)
+	hs := httptest.NewServer(run.Handler())
 	t.Cleanup(hs.Close)
 	return hs
 }
@@ -82,7 +87,7 @@ func TestErrors(t *testing.T) {
 		{"bad interval", "POST", "/v1/query", `{` + q + `,"from":"2026-11-25T00:00:00Z","to":"2026-11-25T01:00:00Z","interval":"1h"}`, 400, "invalid_query", `unknown interval "1h"`},
 		{"limit without order", "POST", "/v1/query", `{` + q + `,"group_by":["url"],"from":"2026-11-25T00:00:00Z","to":"2026-11-25T01:00:00Z","interval":"5m","limit":3}`, 400, "invalid_query", "needs order_by"},
 		{"order by other metric", "POST", "/v1/query", `{` + q + `,"from":"2026-11-25T00:00:00Z","to":"2026-11-25T01:00:00Z","interval":"5m","order_by":"-visitors"}`, 400, "invalid_query", "order_by"},
-		{"unknown customer", "POST", "/v1/query", `{"customer":"nope.example","metrics":["pageviews"],"from":"2026-11-25T00:00:00Z","to":"2026-11-25T01:00:00Z","interval":"5m"}`, 400, "invalid_query", `unknown customer "nope.example"`},
+		{"unknown customer", "POST", "/v1/query", `{"customer":"nope.example","metrics":["pageviews"],"from":"2026-11-25T00:00:00Z","to":"2026-11-25T01:00:00Z","interval":"5m"}`, 400, "unknown_customer", `customer "nope.example" is not known to nextgen`},
 		{"5m past retention", "POST", "/v1/query", `{` + q + `,"from":"2026-11-01T00:00:00Z","to":"2026-11-02T00:00:00Z","interval":"5m"}`, 422, "unsupported", "use interval 1d"},
 		{"total partial day past retention", "POST", "/v1/query", `{` + q + `,"from":"2026-11-01T12:00:00Z","to":"2026-11-25T00:00:00Z","interval":"total"}`, 422, "unsupported", "00:00 UTC"},
 		{"1d past retention", "POST", "/v1/query", `{` + q + `,"from":"2020-01-01T00:00:00Z","to":"2020-01-02T00:00:00Z","interval":"1d"}`, 422, "unsupported", "1-day rollups are kept"},
@@ -90,7 +95,7 @@ func TestErrors(t *testing.T) {
 		{"query by GET", "GET", "/v1/query", ``, 405, "bad_request", "use POST"},
 		{"raw by POST", "POST", "/v1/raw?customer=acme.example&hour=2026-11-25T10:00:00Z", ``, 405, "bad_request", "use GET"},
 		{"raw without customer", "GET", "/v1/raw?hour=2026-11-25T10:00:00Z", ``, 400, "invalid_query", "customer: is required"},
-		{"raw unknown customer", "GET", "/v1/raw?customer=nope&hour=2026-11-25T10:00:00Z", ``, 400, "invalid_query", `unknown customer "nope"`},
+		{"raw unknown customer", "GET", "/v1/raw?customer=nope&hour=2026-11-25T10:00:00Z", ``, 400, "unknown_customer", `customer "nope" is not known to nextgen`},
 		{"raw bad hour", "GET", "/v1/raw?customer=acme.example&hour=10am", ``, 400, "invalid_query", "not RFC 3339"},
 		{"raw hour not on the hour", "GET", "/v1/raw?customer=acme.example&hour=2026-11-25T10:30:00Z", ``, 400, "invalid_query", "not on the hour"},
 		{"raw bad limit", "GET", "/v1/raw?customer=acme.example&hour=2026-11-25T10:00:00Z&limit=0", ``, 400, "invalid_query", "from 1 to"},
@@ -108,10 +113,12 @@ func TestErrors(t *testing.T) {
 			}
 		})
 	}
+	// An unknown customer gets what legacy answers (legacy/server_test.go).
+	querytest.UnknownCustomer(t, hs.URL, testenv.Customers(t))
 	// Every refusal is counted by reason.
 	_, metrics := do(t, "GET", hs.URL+"/metrics", "")
 	for _, want := range []string{`brooks_nextgen_api_rejected_total{reason="invalid_query"}`, `brooks_nextgen_api_rejected_total{reason="unsupported"} 4`,
-		`brooks_nextgen_api_requests_total{code="422",route="query"} 4`, `brooks_nextgen_queries_total{interval="5m",outcome="unsupported"} 1`} {
+		`brooks_nextgen_api_requests_total{code="422",route="/v1/query"} 4`, `brooks_nextgen_api_rejected_total{reason="unknown_customer"} 3`, `brooks_nextgen_queries_total{interval="5m",outcome="unsupported"} 1`} {
 		if !strings.Contains(string(metrics), want) {
 			t.Errorf("/metrics lacks %s", want)
 		}

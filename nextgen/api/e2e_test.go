@@ -15,13 +15,13 @@ import (
 
 	"github.com/brooksdata/brooks/internal/cass"
 	"github.com/brooksdata/brooks/internal/obs"
-	"github.com/brooksdata/brooks/internal/stacktest"
-	"github.com/brooksdata/brooks/internal/testenv"
+	"github.com/brooksdata/brooks/internal/testkit/enginetest"
+	"github.com/brooksdata/brooks/internal/testkit/stacktest"
+	"github.com/brooksdata/brooks/internal/testkit/testenv"
 	"github.com/brooksdata/brooks/loadgen"
 	"github.com/brooksdata/brooks/nextgen/api"
 	"github.com/brooksdata/brooks/nextgen/engine"
 	"github.com/brooksdata/brooks/nextgen/queryengine"
-	"github.com/brooksdata/brooks/nextgen/queryengine/enginetest"
 	"github.com/brooksdata/brooks/nextgen/rawstore"
 	"github.com/brooksdata/brooks/pixel"
 	"github.com/brooksdata/brooks/query"
@@ -84,7 +84,11 @@ func runPipeline(t *testing.T, o loadgen.Options) *pipeline {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(api.New(qe, api.Options{Registry: obs.NewRegistry()}).Handler())
+	srv, err := api.New(qe, api.Options{Customers: customers, Registerer: obs.NewRegistry()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
 
 	exp := stacktest.Send(t, p, o)

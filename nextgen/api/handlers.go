@@ -13,19 +13,23 @@ import (
 	"github.com/brooksdata/brooks/query"
 )
 
-// query answers POST /v1/query: a query of the language in the body.
-func (s *Server) query(w http.ResponseWriter, r *http.Request) {
-	q, err := query.Decode(r.Body)
-	if err != nil {
-		s.fail(w, r, err)
-		return
+// answer asks the engine, with its store failures made
+// *query.UnavailableError (503) like every system's.
+func (s *Server) answer(ctx context.Context, q *query.Query) (*query.Answer, error) {
+	a, err := s.eng.Execute(ctx, *q)
+	return a, unavailable(err)
+}
+
+// unavailable wraps the engine's store failures as *query.UnavailableError.
+func unavailable(err error) error {
+	var be *queryengine.BackendError
+	switch {
+	case errors.As(err, &be):
+		return &query.UnavailableError{Store: be.Store, Err: be.Err}
+	case errors.Is(err, queryengine.ErrNoRawStore):
+		return &query.UnavailableError{Store: "cassandra", Err: err}
 	}
-	a, err := s.eng.Execute(r.Context(), *q)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	query.WriteAnswer(w, a)
+	return err
 }
 
 // raw answers GET /v1/raw?customer=C&hour=RFC3339[&type=pv][&url=U][&limit=N]:
@@ -61,37 +65,20 @@ func (s *Server) raw(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// fail writes err as an error answer and counts the rejection by reason.
+// fail writes err as an error answer (query.Classify) and counts the
+// rejection by reason.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
-	var inv *query.InvalidError
-	var uns *query.UnsupportedError
-	var be *queryengine.BackendError
-	status, code := http.StatusInternalServerError, query.CodeInternal
-	switch {
-	case errors.As(err, &inv):
-		status, code = http.StatusBadRequest, query.CodeInvalid
-	case errors.As(err, &uns):
-		status, code = http.StatusUnprocessableEntity, query.CodeUnsupported
-	case errors.Is(err, queryengine.ErrNoRawStore):
-		status, code = http.StatusServiceUnavailable, query.CodeUnavailable
-	case errors.As(err, &be), errors.Is(err, context.DeadlineExceeded):
-		status, code = http.StatusServiceUnavailable, query.CodeUnavailable
-	case errors.Is(err, context.Canceled):
-		status, code = 499, "canceled" // the client went away; nobody reads this
-	}
-	s.metrics.rejected.WithLabelValues(code).Inc()
-	if status >= 500 {
+	status, code := query.WriteQueryError(w, unavailable(err))
+	s.metrics.reject(code)
+	if status >= 500 && status != query.StatusClientClosed {
 		s.log.Warn("request failed", "path", r.URL.Path, "status", status, "err", err)
 	}
-	query.WriteError(w, status, code, err.Error())
 }
 
 // methodNotAllowed answers a wrong method with 405 and the error body.
 func (s *Server) methodNotAllowed(allow string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		s.metrics.rejected.WithLabelValues(query.CodeBadRequest).Inc()
 		w.Header().Set("Allow", allow)
-		query.WriteError(w, http.StatusMethodNotAllowed, query.CodeBadRequest,
-			fmt.Sprintf("%s %s: use %s", r.Method, r.URL.Path, allow))
+		s.fail(w, r, &query.MethodError{Method: r.Method, Path: r.URL.Path, Allow: allow})
 	}
 }

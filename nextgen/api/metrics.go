@@ -1,42 +1,25 @@
 package api
 
-import (
-	"strconv"
-	"time"
+import "github.com/prometheus/client_golang/prometheus"
 
-	"github.com/prometheus/client_golang/prometheus"
-)
-
-// metrics are the API's Prometheus metrics.
+// metrics are the API's own Prometheus metrics; request counts and
+// durations by route and status are the component runner's
+// (brooks_nextgen_api_requests_total, ..._request_duration_seconds).
 type metrics struct {
-	requests *prometheus.CounterVec   // by route and status code
-	duration *prometheus.HistogramVec // by route
-	rejected *prometheus.CounterVec   // by reason (the error code)
+	rejected *prometheus.CounterVec // by reason (the error code)
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "brooks_nextgen_api_requests_total",
-			Help: "HTTP requests to the nextgen query API, by route and status code.",
-		}, []string{"route", "code"}),
-		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "brooks_nextgen_api_request_duration_seconds",
-			Help:    "Time to answer an HTTP request, by route.",
-			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
-		}, []string{"route"}),
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "brooks_nextgen_api_rejected_total",
-			Help: "Requests answered with an error, by reason (invalid_query, unsupported, bad_request, unavailable, internal, canceled).",
+			Namespace: "brooks", Subsystem: "nextgen_api", Name: "rejected_total",
+			Help: "Requests answered with an error, by reason (invalid_query, unknown_customer, unsupported, bad_request, unavailable, internal, canceled).",
 		}, []string{"reason"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.requests, m.duration, m.rejected)
+		reg.MustRegister(m.rejected)
 	}
 	return m
 }
 
-func (m *metrics) observe(route string, status int, took time.Duration) {
-	m.requests.WithLabelValues(route, strconv.Itoa(status)).Inc()
-	m.duration.WithLabelValues(route).Observe(took.Seconds())
-}
+func (m *metrics) reject(code string) { m.rejected.WithLabelValues(code).Inc() }

@@ -69,6 +69,7 @@ func (p *partition) apply(ctx context.Context, b *batch) error {
 			m.replayed.Inc()
 		}
 	}
+	p.led.add(b.ledger)
 	p.applied = b.next
 	p.e.setStatus(Status{Partition: p.id, Applied: p.applied, Committed: p.committed})
 	return nil

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/brooksdata/brooks/internal/testenv"
+	"github.com/brooksdata/brooks/internal/testkit/testenv"
 )
 
 // cpuMeter samples CPU time of this process and of the local stack's

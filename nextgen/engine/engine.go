@@ -11,6 +11,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/brooksdata/brooks/internal/obs"
+	"github.com/brooksdata/brooks/shadow/tee"
 )
 
 // Engine consumes the raw-pixel topic and keeps the raw store and the
@@ -45,25 +46,19 @@ func New(o Options) (*Engine, error) {
 
 // Run consumes until ctx ends, then flushes every partition's documents,
 // commits the offsets and leaves the group. It returns nil after a clean
-// shutdown.
+// shutdown; broker outages and rebalances are ridden out (tee.Consumer).
 func (e *Engine) Run(ctx context.Context) error {
-	group, err := kafka.NewConsumerGroup(kafka.ConsumerGroupConfig{
-		ID:                e.o.Group,
-		Brokers:           e.o.Brokers,
-		Topics:            []string{e.o.Topic},
-		StartOffset:       kafka.FirstOffset,
-		HeartbeatInterval: e.o.SessionTimeout / 5,
-		SessionTimeout:    e.o.SessionTimeout,
-		RebalanceTimeout:  e.o.SessionTimeout,
-		JoinGroupBackoff:  time.Second,
-		Timeout:           10 * time.Second,
-		ErrorLogger:       kafka.LoggerFunc(func(msg string, args ...any) { e.log.Debug("kafka group", "msg", fmt.Sprintf(msg, args...)) }),
-	})
+	co := tee.DefaultOptions()
+	co.Brokers, co.Topic, co.Group, co.Handler = e.o.Brokers, e.o.Topic, e.o.Group, e
+	co.MaxBatch, co.QueueSize = e.o.MaxBatch, e.o.MaxBatch
+	co.TickInterval = e.o.FlushInterval
+	co.SessionTimeout, co.ShutdownTimeout = e.o.SessionTimeout, e.o.ShutdownTimeout
+	co.Logger, co.Registerer = e.log, e.o.Registerer
+	consumer, err := tee.NewConsumer(co)
 	if err != nil {
-		return fmt.Errorf("consumer group %s: %w", e.o.Group, err)
+		return fmt.Errorf("engine: %w", err)
 	}
 	e.log.Info("engine starting", "topic", e.o.Topic, "group", e.o.Group, "flush_interval", e.o.FlushInterval)
-
 	var wg sync.WaitGroup
 	if e.o.RetentionInterval > 0 {
 		wg.Add(1)
@@ -72,55 +67,78 @@ func (e *Engine) Run(ctx context.Context) error {
 			e.retentionLoop(ctx)
 		}()
 	}
-	var runErr error
-	for {
-		gen, err := group.Next(ctx)
-		if ctx.Err() != nil {
-			break
-		}
-		if err != nil {
-			if errors.Is(err, kafka.ErrGroupClosed) {
-				runErr = err
-				break
-			}
-			e.log.Warn("consumer group generation failed; rejoining", "err", err)
-			continue
-		}
-		assigned := gen.Assignments[e.o.Topic]
-		ids := make([]int, len(assigned))
-		for i, pa := range assigned {
-			ids[i] = pa.ID
-		}
-		e.log.Info("partitions assigned", "generation", gen.ID, "partitions", ids)
-		for _, pa := range assigned {
-			gen.Start(func(gctx context.Context) {
-				e.runPartition(ctx, gctx, gen, pa)
-			})
-		}
-	}
-	// Close waits for every partition's final flush and commit, then
-	// leaves the group so the partitions move at once.
-	closeErr := group.Close()
+	err = consumer.Run(ctx)
 	wg.Wait()
 	e.log.Info("engine stopped")
-	return errors.Join(runErr, closeErr)
+	return err
 }
 
-// runPartition owns one partition for one generation.
-func (e *Engine) runPartition(ctx, gctx context.Context, gen *kafka.Generation, pa kafka.PartitionAssignment) {
-	p := newPartition(e, gen, pa)
+// Assigned starts the partition's writer for the claim's generation.
+func (e *Engine) Assigned(_ context.Context, c *tee.Claim) error {
+	p := newPartition(e, c)
 	e.mu.Lock()
-	e.parts[pa.ID] = p
+	e.parts[c.Partition] = p
 	e.mu.Unlock()
-	defer func() {
-		e.mu.Lock()
-		delete(e.parts, pa.ID)
-		e.mu.Unlock()
-	}()
 	e.m.assignments.Inc()
-	if err := p.run(ctx, gctx); err != nil {
-		e.log.Error("partition stopped", "partition", pa.ID, "err", err)
+	p.start()
+	return nil
+}
+
+func (e *Engine) partition(c *tee.Claim) *partition {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.parts[c.Partition]
+}
+
+// Handle queues the batch for the partition's writer (decode, raw store,
+// rollup); its offsets are marked durable once the documents holding the
+// records are written.
+func (e *Engine) Handle(ctx context.Context, c *tee.Claim, batch []kafka.Message) error {
+	p := e.partition(c)
+	for _, m := range batch {
+		select {
+		case p.msgs <- m:
+		case <-p.stopped:
+			return p.err
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
+	return nil
+}
+
+// Tick reports a writer that stopped on an error, so the partition is
+// released and taken again.
+func (e *Engine) Tick(_ context.Context, c *tee.Claim) error {
+	p := e.partition(c)
+	select {
+	case <-p.stopped:
+		if p.err != nil {
+			return p.err
+		}
+		return errors.New("partition writer stopped")
+	default:
+		return nil
+	}
+}
+
+// Revoked stops the partition's writer: the final flush and commit.
+func (e *Engine) Revoked(_ context.Context, c *tee.Claim) error {
+	p := e.partition(c)
+	if p == nil || p.claim != c {
+		return nil // not assigned (Assigned failed)
+	}
+	p.stop()
+	<-p.stopped
+	e.mu.Lock()
+	if e.parts[c.Partition] == p {
+		delete(e.parts, c.Partition)
+	}
+	e.mu.Unlock()
+	if p.err != nil {
+		e.log.Error("partition stopped", "partition", c.Partition, "err", p.err)
+	}
+	return p.err
 }
 
 func (e *Engine) setStatus(s Status) {

@@ -11,8 +11,8 @@ import (
 
 	"github.com/elastic/go-elasticsearch/v8/esapi"
 
-	"github.com/brooksdata/brooks/internal/stacktest"
-	"github.com/brooksdata/brooks/internal/testenv"
+	"github.com/brooksdata/brooks/internal/testkit/stacktest"
+	"github.com/brooksdata/brooks/internal/testkit/testenv"
 	"github.com/brooksdata/brooks/loadgen"
 	"github.com/brooksdata/brooks/nextgen/engine"
 	"github.com/brooksdata/brooks/pixel"
@@ -97,6 +97,7 @@ func TestEngineEqualsBatchRollup(t *testing.T) {
 // an Elasticsearch aggregation (sum, cardinality) over the documents gives
 // the same totals.
 func TestEngineMatchesLoadgenExpectations(t *testing.T) {
+	from := time.Now().UTC()
 	p := stacktest.Start(t)
 	e := newEnv(t, p.Cfg)
 	_, stop := e.start(t, nil)
@@ -105,6 +106,7 @@ func TestEngineMatchesLoadgenExpectations(t *testing.T) {
 	stop()
 
 	checkLoadgen(t, e, exp)
+	checkLedger(t, e, p.Ledger, from, time.Now().Add(time.Hour))
 }
 
 // checkLoadgen compares the stored documents with loadgen's expectations:

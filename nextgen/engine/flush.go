@@ -166,18 +166,22 @@ func (p *partition) resolve(ctx context.Context, idx []int, job *flushJob) error
 	return nil
 }
 
-// commit records upTo as the group's offset of the partition. A failed
-// commit (a rebalance under way) is harmless: the next owner replays from
-// the previous commit and the watermarks skip what is counted.
+// commit marks every record before upTo durable, once the ledger rows of
+// the records it covers are written (when a ledger is configured): the
+// consumer then commits it. If the ledger write fails the offset is not
+// marked, and the next flush tries again; a failed commit is harmless
+// (the next owner replays from the previous commit and the watermarks skip
+// what is counted).
 func (p *partition) commit(upTo int64) {
 	if upTo <= p.committed {
 		return
 	}
-	if err := p.gen.CommitOffsets(map[string]map[int]int64{p.e.o.Topic: {p.id: upTo}}); err != nil {
-		p.log.Warn("commit offset", "offset", upTo, "err", err)
+	if err := p.led.record(p.claim.Committed(), upTo); err != nil {
+		p.e.m.ledgerErrors.Inc()
+		p.log.Warn("ledger write failed; the offset is marked durable after it succeeds", "offset", upTo, "err", err)
 		return
 	}
+	p.claim.Durable(upTo)
 	p.committed = upTo
-	p.e.m.committed.WithLabelValues(p.label).Set(float64(upTo))
 	p.e.setStatus(Status{Partition: p.id, Applied: p.applied, Committed: p.committed})
 }

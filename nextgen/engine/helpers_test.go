@@ -10,9 +10,10 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/brooksdata/brooks/audit/ledger"
 	"github.com/brooksdata/brooks/internal/cass"
 	"github.com/brooksdata/brooks/internal/config"
-	"github.com/brooksdata/brooks/internal/testenv"
+	"github.com/brooksdata/brooks/internal/testkit/testenv"
 	"github.com/brooksdata/brooks/loadgen"
 	"github.com/brooksdata/brooks/nextgen/engine"
 	"github.com/brooksdata/brooks/nextgen/esindex"
@@ -31,6 +32,7 @@ type env struct {
 	raw       *rawstore.Store
 	customers *pixel.Customers
 	group     string
+	ledger    *ledger.Store // raw and rollup stages, in the test keyspace
 }
 
 // newEnv prepares storage for cfg's topic (creating the topic when
@@ -61,7 +63,15 @@ func newEnv(t testing.TB, cfg config.Config) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	ls, err := cass.Connect(cfg.CassandraHosts, cfg.Keyspace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ledger.Migrate(ctx, ls, cfg.Keyspace); err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() {
+		ls.Close()
 		raw.Close()
 		if err := es.DeleteAll(context.Background()); err != nil {
 			t.Logf("cleanup indices: %v", err)
@@ -71,7 +81,8 @@ func newEnv(t testing.TB, cfg config.Config) *env {
 			s.Close()
 		}
 	})
-	return &env{cfg: cfg, es: es, raw: raw, customers: testenv.Customers(t), group: testenv.Name("nextgen")}
+	return &env{cfg: cfg, es: es, raw: raw, customers: testenv.Customers(t), group: testenv.Name("nextgen"),
+		ledger: ledger.NewStore(ls, cfg.Keyspace)}
 }
 
 // start runs an engine in this process until the returned stop is called
@@ -80,7 +91,7 @@ func (e *env) start(t testing.TB, tune func(*engine.Options)) (*engine.Engine, f
 	t.Helper()
 	o := engine.DefaultOptions()
 	o.Brokers, o.Topic, o.Group = e.cfg.KafkaBrokers, e.cfg.Topic, e.group
-	o.Customers, o.Raw, o.ES = e.customers, e.raw, e.es
+	o.Customers, o.Raw, o.ES, o.Ledger = e.customers, e.raw, e.es, e.ledger
 	o.FlushInterval = 200 * time.Millisecond
 	o.DailyFlushInterval = 600 * time.Millisecond
 	o.SessionTimeout = 6 * time.Second
@@ -318,3 +329,30 @@ func sumMap(m map[int]int64) (n int64) {
 }
 
 var _ = fmt.Sprintf
+
+// checkLedger compares the raw and rollup stages the engine recorded in
+// the ledger with the collector's tallies of the acknowledged events, per
+// customer and hour; it returns the events the collector counted.
+func checkLedger(t *testing.T, e *env, collector *ledger.Accumulator, from, to time.Time) int64 {
+	t.Helper()
+	want := collector.Drain()
+	defer collector.Restore(want)
+	ctx := testenv.Context(t, time.Minute)
+	var n int64
+	for _, c := range e.customers.IDs() {
+		hours, err := e.ledger.Read(ctx, c, from, to)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for h := from.UTC().Truncate(time.Hour); h.Before(to); h = h.Add(time.Hour) {
+			w := want[ledger.Key{Customer: c, Hour: h}]
+			n += w.Count
+			for _, stage := range []string{ledger.StageRaw, ledger.StageRollup} {
+				if got := hours[h][stage]; got != w {
+					t.Errorf("ledger %s %s %s: %+v, collector %+v", stage, c, h.Format(time.RFC3339), got, w)
+				}
+			}
+		}
+	}
+	return n
+}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/brooksdata/brooks/audit/ledger"
 	"github.com/brooksdata/brooks/nextgen/esindex"
 	"github.com/brooksdata/brooks/nextgen/rawstore"
 	"github.com/brooksdata/brooks/pixel"
@@ -19,7 +20,8 @@ type batch struct {
 	recs     []rawstore.Record
 	outcomes []rawstore.Outcome
 	items    []item // the fresh records to roll up
-	next     int64  // offset after the batch's last record
+	ledger   []ledgerRec
+	next     int64 // offset after the batch's last record
 
 	// Documents read ahead of time for the batch's cells, valid if no
 	// eviction happened since epoch.
@@ -231,7 +233,13 @@ func (p *partition) prefetch(ctx context.Context, b *batch, keys [][]rollup.Key)
 func (p *partition) prepare(b *batch, facts []rollup.Fact, keys [][]rollup.Key) {
 	m := p.e.m
 	b.items = make([]item, 0, len(b.recs))
+	keep := p.led.w != nil
 	for i := range b.recs {
+		if keep && b.outcomes[i] == rawstore.Fresh {
+			r := &b.recs[i]
+			b.ledger = append(b.ledger, ledgerRec{offset: r.Offset, key: ledger.KeyOf(r.Event.Customer, r.Event.ReceivedAt),
+				hash: ledger.HashEID(r.Event.EID), rollup: facts[i].Customer != nil})
+		}
 		switch {
 		case b.outcomes[i] == rawstore.Duplicate:
 			m.duplicate.Inc()

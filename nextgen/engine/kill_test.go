@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/brooksdata/brooks/internal/stacktest"
-	"github.com/brooksdata/brooks/internal/testenv"
+	"github.com/brooksdata/brooks/internal/testkit/stacktest"
+	"github.com/brooksdata/brooks/internal/testkit/testenv"
 	"github.com/brooksdata/brooks/loadgen"
 )
 
@@ -103,8 +103,10 @@ func waitProgress(t *testing.T, e *env, from int64, wait time.Duration) int64 {
 // The engine is killed with SIGKILL twice while loadgen traffic flows, at
 // random moments after it made progress, and restarted each time; a last
 // run catches up and stops with SIGTERM. The stored documents still equal
-// loadgen's exact expectations: nothing counted twice, nothing lost.
+// loadgen's exact expectations: nothing counted twice, nothing lost; and
+// the raw and rollup stages of the ledger equal the collector's tallies.
 func TestSIGKILLMidStream(t *testing.T) {
+	from := time.Now().UTC()
 	p := stacktest.Start(t)
 	e := newEnv(t, p.Cfg)
 	brooksBinary(t)
@@ -147,4 +149,6 @@ func TestSIGKILLMidStream(t *testing.T) {
 		t.Errorf("engine after SIGTERM: %v", err)
 	}
 	checkLoadgen(t, e, rep.Expectations)
+	n := checkLedger(t, e, p.Ledger, from, time.Now().Add(time.Hour))
+	t.Logf("ledger: raw and rollup stages equal the collector's %d events after two SIGKILLs", n)
 }

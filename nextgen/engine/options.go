@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/brooksdata/brooks/audit/ledger"
 	"github.com/brooksdata/brooks/nextgen/esindex"
 	"github.com/brooksdata/brooks/nextgen/rawstore"
 	"github.com/brooksdata/brooks/pixel"
@@ -31,6 +32,10 @@ type Options struct {
 	Raw *rawstore.Store
 	// ES writes and reads rollup documents.
 	ES *esindex.Client
+	// Ledger, when set, records the raw (Cassandra) and rollup stages of
+	// the audit ledger, tied to the committed offsets (see ledger.go): a
+	// replayed record is never counted twice. *ledger.Lazy fits.
+	Ledger ledger.Writer
 
 	// FlushInterval is how often a partition bulk-writes its dirty
 	// documents and then commits its offset (1s): the freshness floor.

@@ -6,77 +6,81 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/segmentio/kafka-go"
+
+	"github.com/brooksdata/brooks/shadow/tee"
 )
 
 // partition is the one writer of a Kafka partition's rollup documents for
-// one generation. Three goroutines feed it: a fetcher (Kafka → records), an
-// ingester (decode, raw store insert and eid decision, in batches) and,
-// one at a time, a flush (bulk write). The partition's own goroutine owns
-// the table: it applies batches, snapshots dirty documents, handles flush
-// results and commits.
+// one generation. The consumer's Handle feeds its records into msgs; an
+// ingester goroutine (decode, raw store insert and eid decision, in
+// batches) and, one at a time, a flush (bulk write) feed the partition's
+// own goroutine, which owns the table: it applies batches, snapshots dirty
+// documents, handles flush results and marks offsets durable (the
+// consumer commits them).
 type partition struct {
 	e     *Engine
-	gen   *kafka.Generation
+	claim *tee.Claim
 	id    int
 	label string
-	start int64
 	log   *slog.Logger
 	table *table
+	led   *partitionLedger
+
+	msgs    chan kafka.Message
+	cancel  context.CancelFunc
+	ctx     context.Context
+	stopped chan struct{} // closed when run returned; err is set
+	err     error
 
 	applied   int64     // offset after the last record applied (or assigned start)
-	committed int64     // last committed offset
+	committed int64     // offset marked durable last
 	oldest    time.Time // receive time of the oldest event applied since the last snapshot
 
 	dailyFlushed time.Time // when 1-day documents were last snapshotted
 	tickApplied  int64     // applied at the previous flush tick
 	flushed      time.Time // when the last flush began
-	lag          atomic.Int64
 }
 
-func newPartition(e *Engine, gen *kafka.Generation, pa kafka.PartitionAssignment) *partition {
-	return &partition{
-		e: e, gen: gen, id: pa.ID, label: strconv.Itoa(pa.ID), start: pa.Offset,
-		log:   e.log.With("partition", pa.ID, "generation", gen.ID),
+func newPartition(e *Engine, c *tee.Claim) *partition {
+	ctx, cancel := context.WithCancel(context.Background())
+	p := &partition{
+		e: e, claim: c, id: c.Partition, label: strconv.Itoa(c.Partition),
+		log:   e.log.With("partition", c.Partition, "generation", c.Generation),
 		table: newTable(e.o.Registry, e.o.ES), applied: -1, committed: -1,
+		msgs: make(chan kafka.Message, e.o.MaxBatch), ctx: ctx, cancel: cancel, stopped: make(chan struct{}),
 	}
+	p.led = newPartitionLedger(e, p)
+	return p
 }
 
-// run consumes until ctx (shutdown) or gctx (rebalance) ends, then flushes
-// and commits what it applied.
-func (p *partition) run(ctx, gctx context.Context) error {
+func (p *partition) start() {
+	go func() {
+		defer close(p.stopped)
+		p.err = p.run(p.ctx)
+	}()
+}
+
+// stop ends run: it flushes and commits what it applied.
+func (p *partition) stop() { p.cancel() }
+
+// run consumes until ctx ends (revoked), then flushes and marks durable
+// what it applied.
+func (p *partition) run(ctx context.Context) error {
 	done, stop := context.WithCancel(ctx)
 	defer stop()
-	go func() {
-		select {
-		case <-gctx.Done():
-			stop()
-		case <-done.Done():
-		}
-	}()
 	o := p.e.o
-	reader := kafka.NewReader(kafka.ReaderConfig{
-		Brokers: o.Brokers, Topic: o.Topic, Partition: p.id,
-		MinBytes: 1, MaxBytes: 16 << 20, MaxWait: 100 * time.Millisecond, QueueCapacity: 4096,
-	})
-	if err := reader.SetOffset(p.start); err != nil {
-		reader.Close()
-		return err
+	if p.claim.Start >= 0 {
+		p.applied, p.committed = p.claim.Start, p.claim.Start
 	}
-	if p.start >= 0 {
-		p.applied, p.committed = p.start, p.start
-	}
-	p.log.Info("partition assigned", "offset", p.start)
+	p.log.Info("partition assigned", "offset", p.claim.Start)
 
-	msgs := make(chan kafka.Message, o.MaxBatch)
 	prepared := make(chan *batch, 1)
 	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); p.fetch(done, reader, msgs) }()
-	go func() { defer wg.Done(); p.ingest(done, msgs, prepared) }()
+	wg.Add(1)
+	go func() { defer wg.Done(); p.ingest(done, p.msgs, prepared) }()
 
 	ticker := time.NewTicker(o.FlushInterval)
 	defer ticker.Stop()
@@ -106,7 +110,7 @@ loop:
 			// Catching up (far behind the partition's end), write less
 			// often: freshness is lost anyway, and each write of a
 			// document replaces all of it.
-			catchUp := p.lag.Load() > int64(4*o.MaxBatch) && time.Since(p.flushed) < o.CatchUpFlushInterval
+			catchUp := p.claim.Behind() > int64(4*o.MaxBatch) && time.Since(p.flushed) < o.CatchUpFlushInterval
 			if !inFlight && !catchUp && (p.table.dirty > 0 || p.applied > p.committed) {
 				inFlight = true
 				p.flushed = time.Now()
@@ -132,13 +136,13 @@ loop:
 	}
 	stop()
 	wg.Wait()
-	reader.Close()
 	if inFlight {
 		r := <-results
 		if err := p.finish(context.Background(), r); err != nil {
 			return errors.Join(runErr, err)
 		}
 	}
+	p.e.m.cells.DeleteLabelValues(p.label)
 	if runErr != nil {
 		return runErr // documents may be behind a newer owner: do not write
 	}
@@ -160,36 +164,15 @@ func (p *partition) drain() error {
 		}
 		if p.table.dirty == 0 {
 			p.commit(p.applied)
-			p.log.Info("partition released", "committed", p.committed, "flushes", attempt+1)
-			return nil
+			if p.committed >= p.applied {
+				p.log.Info("partition released", "committed", p.committed, "flushes", attempt+1)
+				return nil
+			}
 		}
 		if ctx.Err() != nil {
 			return errors.New("final flush did not finish before the shutdown timeout; the next owner replays from the last commit")
 		}
 		time.Sleep(200 * time.Millisecond)
-	}
-}
-
-// fetch reads records in order into msgs until ctx ends.
-func (p *partition) fetch(ctx context.Context, r *kafka.Reader, msgs chan<- kafka.Message) {
-	for n := 0; ; n++ {
-		m, err := r.FetchMessage(ctx)
-		if err != nil {
-			if ctx.Err() == nil {
-				p.log.Warn("fetch", "err", err)
-			}
-			return
-		}
-		select {
-		case msgs <- m:
-		case <-ctx.Done():
-			return
-		}
-		if n%256 == 0 {
-			lag := r.Lag()
-			p.lag.Store(lag)
-			p.e.m.lag.WithLabelValues(p.label).Set(float64(lag))
-		}
 	}
 }
 

@@ -12,10 +12,10 @@ import (
 
 	"github.com/elastic/go-elasticsearch/v8/esapi"
 
-	"github.com/brooksdata/brooks/internal/testenv"
+	"github.com/brooksdata/brooks/internal/testkit/enginetest"
+	"github.com/brooksdata/brooks/internal/testkit/testenv"
 	"github.com/brooksdata/brooks/nextgen/esindex"
 	"github.com/brooksdata/brooks/nextgen/queryengine"
-	"github.com/brooksdata/brooks/nextgen/queryengine/enginetest"
 	"github.com/brooksdata/brooks/query"
 	"github.com/brooksdata/brooks/rollup"
 )

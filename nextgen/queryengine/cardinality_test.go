@@ -7,10 +7,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/brooksdata/brooks/internal/testenv"
+	"github.com/brooksdata/brooks/internal/testkit/enginetest"
+	"github.com/brooksdata/brooks/internal/testkit/testenv"
 	"github.com/brooksdata/brooks/nextgen/esindex"
 	"github.com/brooksdata/brooks/nextgen/queryengine"
-	"github.com/brooksdata/brooks/nextgen/queryengine/enginetest"
 	"github.com/brooksdata/brooks/query"
 )
 

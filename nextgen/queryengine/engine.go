@@ -23,7 +23,8 @@ const ServedBy = "nextgen"
 
 // Options configure an Engine.
 type Options struct {
-	// Customers, when set, rejects queries for unknown customers (400).
+	// Customers, when set, rejects queries for unknown customers
+	// (*query.UnknownCustomerError: 400 unknown_customer).
 	Customers *pixel.Customers
 	// Raw reads raw events for drill-down; nil disables it.
 	Raw RawReader
@@ -132,8 +133,8 @@ func (e *Engine) execute(ctx context.Context, q *query.Query) (*query.Answer, er
 		return nil, err
 	}
 	if e.opts.Customers != nil {
-		if _, err := e.opts.Customers.Get(q.Customer); err != nil {
-			return nil, &query.InvalidError{Field: "customer", Message: fmt.Sprintf("unknown customer %q (known: %s)", q.Customer, strings.Join(e.opts.Customers.IDs(), ", "))}
+		if err := query.CheckCustomer(e.opts.Customers, q.Customer, "nextgen"); err != nil {
+			return nil, err
 		}
 	}
 	p, err := planQuery(q, e.opts.Now(), e.names)

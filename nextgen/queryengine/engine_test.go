@@ -1,16 +1,16 @@
 package queryengine_test
 
 import (
-	"errors"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/brooksdata/brooks/internal/testenv"
+	"github.com/brooksdata/brooks/internal/testkit/enginetest"
+	"github.com/brooksdata/brooks/internal/testkit/testenv"
 	"github.com/brooksdata/brooks/nextgen/esindex"
 	"github.com/brooksdata/brooks/nextgen/queryengine"
-	"github.com/brooksdata/brooks/nextgen/queryengine/enginetest"
 	"github.com/brooksdata/brooks/query"
 )
 
@@ -116,7 +116,7 @@ func TestEngineRejects(t *testing.T) {
 		invalid bool
 		msg     string
 	}{
-		{"unknown customer", query.Query{Customer: "nope.example", Metrics: []string{"pageviews"}, From: today, To: today.Add(time.Hour), Interval: "5m"}, true, `unknown customer "nope.example"`},
+		{"unknown customer", query.Query{Customer: "nope.example", Metrics: []string{"pageviews"}, From: today, To: today.Add(time.Hour), Interval: "5m"}, true, `customer "nope.example" is not known to nextgen`},
 		{"invalid language", query.Query{Customer: "acme.example", From: today, To: today.Add(time.Hour), Interval: "5m"}, true, "at least one metric"},
 		{"5m past retention", query.Query{Customer: "acme.example", Metrics: []string{"pageviews"}, From: today.AddDate(0, 0, -10), To: today, Interval: "5m"}, false, "use interval 1d"},
 		{"1d past retention", query.Query{Customer: "acme.example", Metrics: []string{"pageviews"}, From: today.AddDate(-3, 0, 0), To: today, Interval: "1d"}, false, "1-day rollups are kept"},
@@ -125,10 +125,12 @@ func TestEngineRejects(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := e.Execute(testenv.Context(t, time.Minute), tt.q)
-			var inv *query.InvalidError
-			var uns *query.UnsupportedError
-			if tt.invalid && !errors.As(err, &inv) || !tt.invalid && !errors.As(err, &uns) {
-				t.Fatalf("err = %v (%T), want invalid=%v", err, err, tt.invalid)
+			want := http.StatusUnprocessableEntity
+			if tt.invalid {
+				want = http.StatusBadRequest
+			}
+			if status, code := query.Classify(err); status != want {
+				t.Fatalf("err = %v (%T): %d %s, want %d", err, err, status, code, want)
 			}
 			if !strings.Contains(err.Error(), tt.msg) {
 				t.Errorf("err = %q, want it to say %q", err, tt.msg)

@@ -59,8 +59,8 @@ func (e *Engine) Raw(ctx context.Context, r RawRequest) (*RawAnswer, error) {
 		return nil, &query.InvalidError{Field: "customer", Message: "is required"}
 	}
 	if e.opts.Customers != nil {
-		if _, err := e.opts.Customers.Get(r.Customer); err != nil {
-			return nil, &query.InvalidError{Field: "customer", Message: fmt.Sprintf("unknown customer %q (known: %s)", r.Customer, strings.Join(e.opts.Customers.IDs(), ", "))}
+		if err := query.CheckCustomer(e.opts.Customers, r.Customer, "nextgen"); err != nil {
+			return nil, err
 		}
 	}
 	if r.Hour.IsZero() {

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/brooksdata/brooks/internal/cass"
-	"github.com/brooksdata/brooks/internal/testenv"
+	"github.com/brooksdata/brooks/internal/testkit/testenv"
 	"github.com/brooksdata/brooks/nextgen/rawstore"
 	"github.com/brooksdata/brooks/pixel"
 )

@@ -18,8 +18,8 @@ import (
 	"time"
 
 	"github.com/brooksdata/brooks/audit/archive"
-	"github.com/brooksdata/brooks/internal/stacktest"
-	"github.com/brooksdata/brooks/internal/testenv"
+	"github.com/brooksdata/brooks/internal/testkit/stacktest"
+	"github.com/brooksdata/brooks/internal/testkit/testenv"
 	"github.com/brooksdata/brooks/loadgen"
 )
 

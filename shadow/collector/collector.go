@@ -48,9 +48,12 @@ type Options struct {
 	// RetryAfter is the Retry-After (seconds) sent with a 503.
 	RetryAfter int
 	// Now stamps receive times (default time.Now).
-	Now      func() time.Time
-	Log      *slog.Logger
-	Registry prometheus.Registerer
+	Now func() time.Time
+	// Logger logs Kafka failures; nil discards.
+	Logger *slog.Logger
+	// Registerer, when set, gets the collector's metrics (request counts
+	// and durations come from the component runner's middleware).
+	Registerer prometheus.Registerer
 }
 
 // Collector is the HTTP handler of the tracker protocol.
@@ -75,7 +78,7 @@ func New(opts Options) (*Collector, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	c := &Collector{opts: opts, log: obs.OrDiscard(opts.Log), m: newMetrics(opts.Registry), mux: http.NewServeMux()}
+	c := &Collector{opts: opts, log: obs.OrDiscard(opts.Logger), m: newMetrics(opts.Registerer), mux: http.NewServeMux()}
 	c.mux.HandleFunc(PathPixel, c.pixel)
 	c.mux.HandleFunc(PathPost, c.post)
 	return c, nil
@@ -88,30 +91,27 @@ func (c *Collector) ServeHTTP(w http.ResponseWriter, r *http.Request) { c.mux.Se
 var pixelGIF = []byte("GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff\x21\xf9\x04\x01\x00\x00\x00\x00\x2c\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02\x44\x01\x00\x3b")
 
 func (c *Collector) pixel(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
 	c.cors(w, r)
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		c.fail(w, PathPixel, reject(405, ReasonMethodNotAllowed, "%s %s; use GET", r.Method, PathPixel), start)
+		c.fail(w, reject(405, ReasonMethodNotAllowed, "%s %s; use GET", r.Method, PathPixel))
 		return
 	}
 	p, err := ParseQuery(r.URL.RawQuery)
 	if err != nil {
-		c.fail(w, PathPixel, err, start)
+		c.fail(w, err)
 		return
 	}
 	if err := c.accept(w, r, []map[string]string{p}); err != nil {
-		c.fail(w, PathPixel, err, start)
+		c.fail(w, err)
 		return
 	}
 	w.Header().Set("Content-Type", "image/gif")
 	w.Header().Set("Cache-Control", "no-cache, no-store, must-revalidate")
 	w.WriteHeader(http.StatusOK)
 	w.Write(pixelGIF)
-	c.done(PathPixel, http.StatusOK, start)
 }
 
 func (c *Collector) post(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
 	c.cors(w, r)
 	switch r.Method {
 	case http.MethodOptions:
@@ -119,30 +119,29 @@ func (c *Collector) post(w http.ResponseWriter, r *http.Request) {
 		return
 	case http.MethodPost:
 	default:
-		c.fail(w, PathPost, reject(405, ReasonMethodNotAllowed, "%s %s; use POST", r.Method, PathPost), start)
+		c.fail(w, reject(405, ReasonMethodNotAllowed, "%s %s; use POST", r.Method, PathPost))
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			c.fail(w, PathPost, reject(413, ReasonBodyTooLarge, "body over %d bytes", MaxBodyBytes), start)
+			c.fail(w, reject(413, ReasonBodyTooLarge, "body over %d bytes", MaxBodyBytes))
 			return
 		}
-		c.fail(w, PathPost, reject(400, ReasonBadEnvelope, "read body: %v", err), start)
+		c.fail(w, reject(400, ReasonBadEnvelope, "read body: %v", err))
 		return
 	}
 	events, err := ParseEnvelope(body)
 	if err != nil {
-		c.fail(w, PathPost, err, start)
+		c.fail(w, err)
 		return
 	}
 	if err := c.accept(w, r, events); err != nil {
-		c.fail(w, PathPost, err, start)
+		c.fail(w, err)
 		return
 	}
 	w.WriteHeader(http.StatusOK)
-	c.done(PathPost, http.StatusOK, start)
 }
 
 // errUnavailable means Kafka did not acknowledge the events.
@@ -224,28 +223,20 @@ func (c *Collector) cors(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (c *Collector) fail(w http.ResponseWriter, endpoint string, err error, start time.Time) {
+func (c *Collector) fail(w http.ResponseWriter, err error) {
 	var rej *Rejection
 	var un errUnavailable
 	switch {
 	case errors.As(err, &rej):
 		c.m.rejected.WithLabelValues(rej.Reason).Inc()
 		http.Error(w, rej.Reason+": "+rej.Message, rej.Status)
-		c.done(endpoint, rej.Status, start)
 	case errors.As(err, &un):
 		c.m.unavail.Inc()
 		c.log.Warn("kafka did not take events; answering 503", "err", un.err)
 		w.Header().Set("Retry-After", strconv.Itoa(c.opts.RetryAfter))
 		http.Error(w, "unavailable: events not stored, retry later", http.StatusServiceUnavailable)
-		c.done(endpoint, http.StatusServiceUnavailable, start)
 	default:
 		c.log.Error("collector error", "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
-		c.done(endpoint, http.StatusInternalServerError, start)
 	}
-}
-
-func (c *Collector) done(endpoint string, code int, start time.Time) {
-	c.m.requests.WithLabelValues(endpoint, strconv.Itoa(code)).Inc()
-	c.m.latency.WithLabelValues(endpoint).Observe(time.Since(start).Seconds())
 }

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/brooksdata/brooks/internal/config"
-	"github.com/brooksdata/brooks/internal/stacktest"
+	"github.com/brooksdata/brooks/internal/testkit/stacktest"
 	"github.com/brooksdata/brooks/loadgen"
 	"github.com/brooksdata/brooks/pixel"
 )

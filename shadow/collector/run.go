@@ -2,16 +2,11 @@ package collector
 
 import (
 	"context"
-	"fmt"
-	"log/slog"
-	"net"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/segmentio/kafka-go"
-	"golang.org/x/sync/errgroup"
 
-	"github.com/brooksdata/brooks/internal/obs"
+	"github.com/brooksdata/brooks/internal/component"
 	"github.com/brooksdata/brooks/shadow/tee"
 )
 
@@ -43,59 +38,27 @@ func NewWriter(brokers []string, topic string) *kafka.Writer {
 	}
 }
 
-// Server runs a collector on a listener with /metrics, /healthz and
-// /readyz beside the tracker endpoints.
-type Server struct {
-	Listener  net.Listener
-	Collector Options
-	Brokers   []string
-	Writer    *kafka.Writer
-	Registry  *prometheus.Registry
-	// Background runs beside the server and ends with it (the ledger
-	// recorder); it must flush when its context ends.
-	Background []func(context.Context) error
-	Grace      time.Duration
-	Log        *slog.Logger
-}
-
-// Run serves until ctx ends, then stops taking requests, waits for the
-// in-flight ones (each waits for its Kafka acknowledgement), closes the
-// producer and lets the background tasks flush.
-func (s *Server) Run(ctx context.Context) error {
-	log := obs.OrDiscard(s.Log)
-	reg := s.Registry
-	if reg == nil {
-		reg = obs.NewRegistry()
+// Register wires a collector into a component runner: the tracker
+// endpoints as intake (503 with Retry-After once shutdown begins, the
+// requests in flight finish, each waiting for its Kafka acknowledgement), a
+// Kafka ready check, and the producer closed once the intake drained, before
+// the ledger's last flush. o.Producer is w; o.Registerer and a nil
+// o.Logger come from r.
+func Register(r *component.Runner, o Options, w *kafka.Writer, brokers []string) (*Collector, error) {
+	o.Producer = w
+	o.Registerer = r.Registry()
+	if o.Logger == nil {
+		o.Logger = r.Logger()
 	}
-	opts := s.Collector
-	opts.Producer = s.Writer
-	opts.Registry = reg
-	opts.Log = log
-	c, err := New(opts)
+	c, err := New(o)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	mux := obs.NewMux(reg)
-	mux.Handle(PathPixel, c)
-	mux.Handle(PathPost, c)
-	mux.AddReadyCheck("kafka", func(ctx context.Context) error { return tee.Ping(ctx, s.Brokers) })
-	grace := s.Grace
-	if grace <= 0 {
-		grace = 30 * time.Second
-	}
-	bgCtx, stopBG := context.WithCancel(context.Background())
-	defer stopBG()
-	var bg errgroup.Group
-	for _, f := range s.Background {
-		bg.Go(func() error { return f(bgCtx) })
-	}
-	serveErr := obs.ServeListener(ctx, log, s.Listener, mux, grace)
-	if err := s.Writer.Close(); err != nil {
-		log.Warn("close kafka writer", "err", err)
-	}
-	stopBG()
-	if err := bg.Wait(); err != nil {
-		return fmt.Errorf("collector background: %w", err)
-	}
-	return serveErr
+	// Trackers run in browsers and hold no secret: the tracker endpoints
+	// are public; /metrics is not.
+	r.HandleIntake(PathPixel, component.Public(c))
+	r.HandleIntake(PathPost, component.Public(c))
+	r.AddReadyCheck("kafka", func(ctx context.Context) error { return tee.Ping(ctx, brokers) })
+	r.OnStop(component.Work, "kafka writer", w.Close)
+	return c, nil
 }

@@ -1,8 +1,43 @@
 // Package tee is the Kafka raw-pixel topic both systems consume: its
-// creation, the producer the collector writes through (acks from all
-// in-sync replicas) and the readers each consumer group uses. The topic is
-// keyed by customer, so one customer's pixels stay in order on one
-// partition.
+// creation, the producer settings the collector writes through (acks from
+// all in-sync replicas) and the one consumer every reader of the topic
+// uses. The topic is keyed by customer, so one customer's pixels stay in
+// order on one partition.
+//
+// # The consumer
+//
+// Consumer is Brooks' only consumer-group member; the archive, legacy
+// ingest and the nextgen engine each run one. It joins the group
+// (kafka-go ConsumerGroup) and, for each partition of a generation, runs
+// one goroutine fed by a bounded channel (a fetcher reads ahead
+// Options.QueueSize records). The component supplies a Handler:
+//
+//	Assigned(ctx, claim)         partition taken: per-partition state starts
+//	Handle(ctx, claim, batch)    consecutive records, up to MaxBatch
+//	Tick(ctx, claim)             every TickInterval, idle or not
+//	Revoked(ctx, claim)          rebalance, broker lost or shutdown: final flush
+//
+// all on the partition's goroutine. Offsets are committed only after the
+// component calls claim.Durable(next) — synchronously in Handle, or later
+// from any goroutine (after a flush that ran in the background, or after a
+// store write that covers several partitions). A rebalance waits for the
+// batch in flight and for Revoked. A handler error releases the partition
+// (it is taken again from its last commit); only a Fatal error stops Run.
+//
+// Fetch, join and commit failures (a broker restarting, a fenced
+// coordinator) are retried with capped exponential backoff and jitter,
+// logged and counted in brooks_consumer_retries_total{group,op}; Run never
+// returns because of them and never loses its place: consumption resumes
+// from the last commit. brooks_consumer_partition_lag{group,partition} is
+// the high-water mark minus the committed offset, refreshed every
+// LagInterval even when idle, so it reads 0 once everything is committed.
+//
+// Usage:
+//
+//	o := tee.DefaultOptions()
+//	o.Brokers, o.Topic, o.Group, o.Handler = brokers, topic, "brooks-archive", h
+//	c, err := tee.NewConsumer(o)
+//	err = c.Run(ctx) // until ctx ends: revokes every partition, commits, leaves
 package tee
 
 import (

@@ -24,8 +24,8 @@ import (
 	"github.com/brooksdata/brooks/internal/cass"
 	"github.com/brooksdata/brooks/internal/config"
 	"github.com/brooksdata/brooks/internal/obs"
-	"github.com/brooksdata/brooks/internal/stacktest"
-	"github.com/brooksdata/brooks/internal/testenv"
+	"github.com/brooksdata/brooks/internal/testkit/stacktest"
+	"github.com/brooksdata/brooks/internal/testkit/testenv"
 	"github.com/brooksdata/brooks/legacy"
 	"github.com/brooksdata/brooks/loadgen"
 	"github.com/brooksdata/brooks/nextgen/api"
@@ -112,7 +112,7 @@ func Start(t *testing.T, o Options) *Stack {
 	ao := archive.DefaultOptions()
 	ao.Brokers, ao.Topic, ao.Group, ao.Sink = cfg.KafkaBrokers, cfg.Topic, testenv.Name("audit_archive"), s.Sink
 	ao.RollInterval, ao.HourGrace, ao.SessionTimeout = time.Second, time.Second, 6*time.Second
-	ao.Registry = prometheus.NewRegistry()
+	ao.Registerer = prometheus.NewRegistry()
 	ao.Ledger = s.Ledger
 	arch, err := archive.New(ao)
 	if err != nil {
@@ -138,7 +138,7 @@ func Start(t *testing.T, o Options) *Stack {
 	if !o.NoLegacyIngester {
 		s.RunLegacy(t, nil)
 	}
-	lsrv, err := legacy.NewServer(s.LegacyStore, legacy.ServerOptions{Customers: s.Customers, Registry: prometheus.NewRegistry()})
+	lsrv, err := legacy.NewServer(s.LegacyStore, legacy.ServerOptions{Customers: s.Customers, Registerer: prometheus.NewRegistry()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,7 +175,11 @@ func Start(t *testing.T, o Options) *Stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	nh := httptest.NewServer(api.New(qe, api.Options{Registry: obs.NewRegistry()}).Handler())
+	asrv, err := api.New(qe, api.Options{Customers: s.Customers, Registerer: obs.NewRegistry()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nh := httptest.NewServer(asrv.Handler())
 	t.Cleanup(nh.Close)
 	s.Nextgen, s.NextgenURL = query.NewClient(nh.URL), nh.URL
 	return s
@@ -211,7 +215,7 @@ func (s *Stack) record(t *testing.T, stage string, acc *ledger.Accumulator) {
 func (s *Stack) RunLegacy(t *testing.T, crash error) (in *legacy.Ingester, stop func() error) {
 	t.Helper()
 	io := legacy.DefaultIngestOptions()
-	io.Brokers, io.Topic, io.GroupID, io.Customers = s.Cfg.KafkaBrokers, s.Cfg.Topic, s.LegacyGroup, s.Customers
+	io.Brokers, io.Topic, io.Group, io.Customers = s.Cfg.KafkaBrokers, s.Cfg.Topic, s.LegacyGroup, s.Customers
 	io.FlushInterval = 300 * time.Millisecond
 	io.Ledger = s.LegacyLedger
 	in, err := legacy.NewIngester(s.LegacyStore, io)

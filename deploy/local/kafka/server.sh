@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Apache Kafka (KRaft, single combined broker+controller node) for the Brooks
-# local stack: clients on 127.0.0.1:9092, controller on 127.0.0.1:9093.
+# local stack: clients on 127.0.0.1:9092, controller on 127.0.0.1:9093
+# (BROOKS_KAFKA_PORT and BROOKS_KAFKA_CONTROLLER_PORT override them, e.g. for
+# a private broker a chaos test may stop without disturbing anyone else).
 # Jars come from Maven Central via pom.xml; topics are NOT auto-created
 # (`brooks migrate` creates them).
 # Usage: server.sh install|start|healthy|port|logfile   (contract: deploy/local/README.md)
@@ -10,8 +12,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 state=${BROOKS_STATE:-$(cd "$here/../../.." && pwd)/.brooks}
 case $state in /*) ;; *) state=$PWD/$state ;; esac
 name=kafka
-port=9092
-controller_port=9093
+port=${BROOKS_KAFKA_PORT:-9092}
+controller_port=${BROOKS_KAFKA_CONTROLLER_PORT:-9093}
 heap=${BROOKS_KAFKA_HEAP:-512m}
 inst=$state/install/$name
 run=$state/$name

@@ -34,8 +34,8 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/brooksdata/brooks/audit/archive"
-	"github.com/brooksdata/brooks/internal/stacktest"
-	"github.com/brooksdata/brooks/internal/testenv"
+	"github.com/brooksdata/brooks/internal/testkit/stacktest"
+	"github.com/brooksdata/brooks/internal/testkit/testenv"
 	"github.com/brooksdata/brooks/pixel"
 	"github.com/brooksdata/brooks/shadow/collector"
 )

@@ -22,7 +22,7 @@ import (
 
 	"github.com/elastic/go-elasticsearch/v8/esapi"
 
-	"github.com/brooksdata/brooks/internal/testenv"
+	"github.com/brooksdata/brooks/internal/testkit/testenv"
 	"github.com/brooksdata/brooks/nextgen/esindex"
 	"github.com/brooksdata/brooks/pixel"
 	"github.com/brooksdata/brooks/rollup"

@@ -15,8 +15,9 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/brooksdata/brooks/audit/ledger"
+	"github.com/brooksdata/brooks/internal/component"
 	"github.com/brooksdata/brooks/internal/config"
-	"github.com/brooksdata/brooks/internal/testenv"
+	"github.com/brooksdata/brooks/internal/testkit/testenv"
 	"github.com/brooksdata/brooks/loadgen"
 	"github.com/brooksdata/brooks/shadow/collector"
 	"github.com/brooksdata/brooks/shadow/tee"
@@ -47,16 +48,16 @@ func Start(t testing.TB) *Pipeline {
 		t.Fatal(err)
 	}
 	acc := ledger.NewAccumulator()
-	srv := &collector.Server{
-		Listener:  ln,
-		Collector: collector.Options{Customers: testenv.Customers(t), Ledger: acc},
-		Brokers:   cfg.KafkaBrokers,
-		Writer:    collector.NewWriter(cfg.KafkaBrokers, cfg.Topic),
-		Grace:     10 * time.Second,
+	o := component.DefaultOptions()
+	o.Name, o.Listener, o.ShutdownTimeout = "collector", ln, 10*time.Second
+	run := component.New(o)
+	if _, err := collector.Register(run, collector.Options{Customers: testenv.Customers(t), Ledger: acc},
+		collector.NewWriter(cfg.KafkaBrokers, cfg.Topic), cfg.KafkaBrokers); err != nil {
+		t.Fatal(err)
 	}
 	runCtx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- srv.Run(runCtx) }()
+	go func() { done <- run.Run(runCtx) }()
 	t.Cleanup(func() {
 		stop()
 		if err := <-done; err != nil {

@@ -61,7 +61,7 @@ func Customers(t testing.TB) *pixel.Customers {
 // RepoRoot is the folder holding go.mod.
 func RepoRoot(t testing.TB) string {
 	_, file, _, _ := runtime.Caller(0)
-	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", "..", "..")) // internal/testkit/testenv
 }
 
 // Require fails the test at once, naming the server and how to start it,
