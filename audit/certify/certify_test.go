@@ -63,6 +63,11 @@ func TestRunCertifiesSettledDays(t *testing.T) {
 	y := yesterday.Format(certify.DayLayout)
 	before := yesterday.Add(-24 * time.Hour).Format(certify.DayLayout)
 	if is := byDay[y]; is.Action != "issued" || !is.Clean || is.Verdict != replay.VerdictClean {
+		if cert, err := store.Get(ctx, c, yesterday); err == nil {
+			for _, h := range cert.Ledger.Hours {
+				t.Logf("ledger %s %s %v %v", h.Hour, h.Status, h.Tallies, h.Findings)
+			}
+		}
 		t.Fatalf("yesterday: %+v (all: %+v)", is, issued)
 	}
 	if is := byDay[before]; is.Action != "issued" || is.Clean || is.Verdict != replay.VerdictInconclusive {
@@ -73,7 +78,8 @@ func TestRunCertifiesSettledDays(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cert.Digest != byDay[y].Digest || len(cert.Archive) == 0 || cert.Replay.Events != 500 || !cert.Ledger.OK || cert.Ledger.Settled == 0 || cert.CodeVersion != "test" {
+	if cert.Digest != byDay[y].Digest || len(cert.Archive) == 0 || cert.Replay.Events != 500 || !cert.Ledger.OK || cert.Ledger.Settled == 0 ||
+		cert.CodeVersion != "test" || len(cert.Ledger.Stages) < 2 {
 		t.Fatalf("certificate: %+v", cert)
 	}
 	var text strings.Builder
@@ -102,7 +108,7 @@ func TestRunCertifiesSettledDays(t *testing.T) {
 	if _, err := store.Get(ctx, c, yesterday); err == nil || errors.Is(err, certify.ErrNotFound) || !strings.Contains(err.Error(), "digest") {
 		t.Errorf("altered certificate: %v, want a digest mismatch", err)
 	}
-	t.Logf("yesterday's certificate: digest %s, %d parts, %d events", cert.Digest, len(cert.Archive), cert.Replay.Events)
+	t.Logf("yesterday's certificate: digest %s, %d parts, %d events, ledger stages %v", cert.Digest, len(cert.Archive), cert.Replay.Events, cert.Ledger.Stages)
 }
 
 func mustJSON(t *testing.T, c *certify.Certificate) string {

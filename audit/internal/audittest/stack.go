@@ -163,6 +163,10 @@ func Start(t *testing.T, o Options) *Stack {
 	eo := engine.DefaultOptions()
 	s.EngineGroup = testenv.Name("audit_nextgen")
 	eo.Brokers, eo.Topic, eo.Group = cfg.KafkaBrokers, cfg.Topic, s.EngineGroup
+	// The engine's ledger stages (eo.Ledger) are left out: they record
+	// zero-count rows for hours next to those with events, which
+	// ledger.Compare reports as the other stages missing (seen 2026-12-04
+	// after the consumer merge).
 	eo.Customers, eo.Raw, eo.ES = s.Customers, s.Raw, s.ES
 	eo.FlushInterval, eo.SessionTimeout = 200*time.Millisecond, 6*time.Second
 	if s.Engine, err = engine.New(eo); err != nil {
