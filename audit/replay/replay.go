@@ -68,14 +68,6 @@ func Run(ctx context.Context, o Options, customer string, from, to time.Time) (*
 		o.Now = time.Now()
 	}
 	o.Now = o.Now.UTC()
-	log := o.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	cust, err := o.Customers.Get(customer)
-	if err != nil {
-		return nil, fmt.Errorf("replay: %w", err)
-	}
 	start := time.Now()
 	tr, err := Build(ctx, o.Sink, o.Customers, customer, from, to, BuildOptions{
 		ReadOptions: ReadOptions{Progress: o.Progress}, Lookback: o.Lookback, KeepEIDs: o.Raw != nil,
@@ -86,8 +78,36 @@ func Run(ctx context.Context, o Options, customer string, from, to time.Time) (*
 	if err != nil {
 		return nil, err
 	}
+	read := time.Since(start)
+	rep, err := Judge(ctx, o, tr, nil)
+	if err != nil {
+		return nil, err
+	}
+	rep.ReadSeconds = read.Seconds()
+	rep.ReplaySeconds = time.Since(start).Seconds()
+	return rep, nil
+}
+
+// Judge asks both systems the questions of tr's scope and compares their
+// answers with tr, and compares the raw store with the archive: raw when
+// given (computed elsewhere, by distributed workers), else CheckRaw with
+// o.Raw when tr kept its eids.
+func Judge(ctx context.Context, o Options, tr *Truth, raw []RawHour) (*Report, error) {
+	if o.Now.IsZero() {
+		o.Now = time.Now()
+	}
+	o.Now = o.Now.UTC()
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	cust, err := o.Customers.Get(tr.Customer)
+	if err != nil {
+		return nil, fmt.Errorf("replay: %w", err)
+	}
+	customer := tr.Customer
+	start := time.Now()
 	rep := newReport(tr, o)
-	rep.ReadSeconds = time.Since(start).Seconds()
 	for _, r := range tr.Refused {
 		log.Warn("archive part refused", "part", r.Key, "reason", r.Reason)
 	}
@@ -128,7 +148,9 @@ func Run(ctx context.Context, o Options, customer string, from, to time.Time) (*
 		rep.Questions = append(rep.Questions, qr)
 	}
 	rep.setCells(j.finish())
-	if o.Raw != nil {
+	if raw != nil {
+		rep.RawStore = raw
+	} else if o.Raw != nil {
 		hours, err := CheckRaw(ctx, o.Raw, tr, o.Now, o.SettleDelay)
 		if err != nil {
 			rep.RawStoreError = err.Error()
