@@ -79,7 +79,9 @@ func MigrateResults(ctx context.Context, s *gocql.Session, keyspace string) erro
 }
 
 // NewResults returns the result store of keyspace.
-func NewResults(s *gocql.Session, keyspace string) *Results { return &Results{s: s, keyspace: keyspace} }
+func NewResults(s *gocql.Session, keyspace string) *Results {
+	return &Results{s: s, keyspace: keyspace}
+}
 
 // Put stores r under its task, replacing an earlier result of that task.
 func (rs *Results) Put(ctx context.Context, r *Result) error {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/brooksdata/brooks/audit/archive"
 	"github.com/brooksdata/brooks/audit/certify"
+	"github.com/brooksdata/brooks/audit/dist"
 	"github.com/brooksdata/brooks/audit/ledger"
 	"github.com/brooksdata/brooks/audit/rebuild"
 	"github.com/brooksdata/brooks/audit/replay"
@@ -98,14 +99,16 @@ func newAuditCmd(a *app) *cobra.Command {
 		Use:   "audit",
 		Short: "Replay the raw-log archive to ground truth, judge both systems, rebuild nextgen, certify customer-days",
 	}
-	cmd.AddCommand(newAuditReplayCmd(a), newAuditRebuildCmd(a), newAuditCertificateCmd(a), newAuditRunCmd(a), newAuditServeCmd(a))
+	cmd.AddCommand(newAuditReplayCmd(a), newAuditRebuildCmd(a), newAuditCertificateCmd(a), newAuditRunCmd(a), newAuditServeCmd(a), newAuditWorkerCmd(a))
 	return cmd
 }
 
 func newAuditReplayCmd(a *app) *cobra.Command {
 	var f auditFlags
-	var customer, from, to, format, cells string
+	var customer, from, to, format, cells, taskTopic string
 	var maxCells int
+	var distributed bool
+	var wait time.Duration
 	cmd := &cobra.Command{
 		Use:   "replay",
 		Short: "Replay a customer's archive to ground truth and judge legacy and nextgen per bucket, key and metric",
@@ -140,8 +143,19 @@ Exit code: 0 clean, 1 a settled fault (or a refused part), 2 usage error,
 			if err != nil {
 				return usageError{err}
 			}
-			rep, err := replay.Run(cmd.Context(), o, customer, fromT, toT)
-			if err != nil {
+			var rep *replay.Report
+			if distributed {
+				session, err := cass.Connect(a.cfg.CassandraHosts, a.cfg.Keyspace)
+				if err != nil {
+					return fmt.Errorf("cassandra: %w (did `brooks migrate` run?)", err)
+				}
+				defer session.Close()
+				rep, err = dist.Replay(cmd.Context(), dist.ReplayOptions{Replay: o, Brokers: a.cfg.KafkaBrokers, Topic: taskTopic,
+					Results: dist.NewResults(session, a.cfg.Keyspace), Wait: wait}, customer, fromT, toT)
+				if err != nil {
+					return err
+				}
+			} else if rep, err = replay.Run(cmd.Context(), o, customer, fromT, toT); err != nil {
 				return err
 			}
 			if cells == "faults" {
@@ -165,6 +179,9 @@ Exit code: 0 clean, 1 a settled fault (or a refused part), 2 usage error,
 	fs.StringVar(&to, "to", "", "end (exclusive), RFC 3339 or a duration ago (default: now)")
 	fs.StringVar(&format, "format", "text", "output format: text or json (one brooks.audit/v1 document)")
 	fs.IntVar(&maxCells, "max-cells", 50, "wrong cells listed in the text report (0: all)")
+	fs.BoolVar(&distributed, "distributed", false, "split the scope into hour tasks for `brooks audit worker` processes (Kafka topic --task-topic) and merge their results")
+	fs.StringVar(&taskTopic, "task-topic", dist.DefaultTopic, "Kafka topic of distributed replay tasks")
+	fs.DurationVar(&wait, "wait", 10*time.Minute, "how long a distributed replay waits for every hour's result")
 	fs.StringVar(&cells, "cells", "all", "cells in the JSON report: all, or faults (every verdict but both right; counts keep them all)")
 	return cmd
 }
@@ -472,5 +489,73 @@ func auditMigrate(ctx context.Context, a *app) error {
 	if err := certify.Migrate(ctx, s, a.cfg.Keyspace); err != nil {
 		return err
 	}
+	if err := dist.MigrateResults(ctx, s, a.cfg.Keyspace); err != nil {
+		return err
+	}
 	return rebuild.MigrateCheckpoints(ctx, s, a.cfg.Keyspace)
+}
+
+func newAuditWorkerCmd(a *app) *cobra.Command {
+	var addr, topic, group string
+	var noRaw bool
+	var session time.Duration
+	cmd := &cobra.Command{
+		Use:   "worker",
+		Short: "Take distributed replay tasks (customer, hour) from Kafka and store their results",
+		Long: `worker joins the consumer group of the task topic (shadow/tee's consumer):
+each task is one customer-hour of a ` + "`brooks audit replay --distributed`" + `; the
+worker replays it from the archive as the replay does, compares it with the
+raw store, stores the result in Cassandra (audit_tasks) and only then marks
+the task done. A killed worker's tasks go to the others; a task done twice
+overwrites its own result. See audit/dist.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			customers, err := a.customers()
+			if err != nil {
+				return usageError{err}
+			}
+			sink, err := archive.NewLocal(a.cfg.Archive())
+			if err != nil {
+				return err
+			}
+			s, err := cass.Connect(a.cfg.CassandraHosts, a.cfg.Keyspace)
+			if err != nil {
+				return fmt.Errorf("cassandra: %w (did brooks migrate run?)", err)
+			}
+			defer s.Close()
+			r, err := a.runner("audit worker", "audit_worker", addr)
+			if err != nil {
+				return err
+			}
+			o := dist.WorkerOptions{Brokers: a.cfg.KafkaBrokers, Topic: topic, Group: group, Sink: sink, Customers: customers,
+				Results: dist.NewResults(s, a.cfg.Keyspace), SessionTimeout: session, Logger: a.log, Registerer: r.Registry()}
+			if !noRaw {
+				ro, err := a.rawOptions()
+				if err != nil {
+					return usageError{err}
+				}
+				raw, err := rawstore.Open(a.cfg.CassandraHosts, a.cfg.Keyspace, ro)
+				if err != nil {
+					return err
+				}
+				defer raw.Close()
+				o.Raw = raw
+			}
+			w, err := dist.NewWorker(o)
+			if err != nil {
+				return usageError{err}
+			}
+			a.kafkaReady(r)
+			r.AddReadyCheck("consumer_group", w.Ready)
+			r.Go(component.Work, "audit worker", w.Run)
+			return r.Run(cmd.Context())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&addr, "http-addr", "127.0.0.1:9186", "listen address for /metrics, /healthz and /readyz")
+	f.StringVar(&topic, "task-topic", dist.DefaultTopic, "Kafka topic of distributed replay tasks")
+	f.StringVar(&group, "group", dist.DefaultGroup, "the workers' consumer group")
+	f.DurationVar(&session, "session-timeout", 10*time.Second, "consumer-group session timeout (how soon a dead worker's tasks move)")
+	f.BoolVar(&noRaw, "no-raw-store", false, "do not compare the archive with nextgen's raw store")
+	return cmd
 }

@@ -36,7 +36,7 @@ func migrations() []migration {
 			defer s.Close()
 			return ledger.Migrate(ctx, s, a.cfg.Keyspace)
 		}},
-		{"cassandra audit certificates and rebuild checkpoints", auditMigrate},
+		{"cassandra audit tables (certificates, rebuild checkpoints, worker results)", auditMigrate},
 		{"nextgen cassandra raw events and elasticsearch templates", func(ctx context.Context, a *app) error {
 			return nextgenMigrate(ctx, a)
 		}},
