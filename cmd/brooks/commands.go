@@ -11,6 +11,7 @@ func commands(a *app) []*cobra.Command {
 		newLegacyCmd(a),
 		newArchiveCmd(a),
 		newLedgerCmd(a),
+		newAuditCmd(a),
 		newDiffCmd(),
 		newCompareCmd(a),
 		newNextgenCmd(a),
