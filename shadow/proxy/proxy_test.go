@@ -303,10 +303,18 @@ func TestAuth(t *testing.T) {
 			})
 		}
 	}
-	t.Run("health probes need no token", func(t *testing.T) {
-		for _, p := range []string{"/healthz", "/metrics"} {
-			if status, _, _ := do(t, "GET", f.url+p, "", ""); status != 200 {
-				t.Errorf("%s: %d", p, status)
+	t.Run("liveness needs no token, metrics an admin one", func(t *testing.T) {
+		for _, c := range []struct {
+			path, token string
+			want        int
+		}{
+			{"/healthz", "", 200},
+			{"/metrics", "", 401},
+			{"/metrics", f.toks.read["b.example"], 403},
+			{"/metrics", f.toks.admin, 200},
+		} {
+			if status, _, _ := do(t, "GET", f.url+c.path, c.token, ""); status != c.want {
+				t.Errorf("%s: %d, want %d", c.path, status, c.want)
 			}
 		}
 	})

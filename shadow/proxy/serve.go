@@ -8,8 +8,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/brooksdata/brooks/internal/auth"
 	"github.com/brooksdata/brooks/query"
-	"github.com/brooksdata/brooks/shadow/auth"
 	"github.com/brooksdata/brooks/shadow/compare"
 	"github.com/brooksdata/brooks/shadow/cutover"
 )
