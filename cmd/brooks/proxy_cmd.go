@@ -15,6 +15,7 @@ import (
 	"github.com/brooksdata/brooks/shadow/compare"
 	"github.com/brooksdata/brooks/shadow/cutover"
 	"github.com/brooksdata/brooks/shadow/evidence"
+	"github.com/brooksdata/brooks/shadow/matrix"
 	"github.com/brooksdata/brooks/shadow/proxy"
 )
 
@@ -104,7 +105,7 @@ func newProxyCmd(a *app) *cobra.Command {
 					return usageError{err}
 				}
 				po.Comparer = comparer
-				po.Handlers = evidence.Handlers(store, evidence.SummaryOptions{Shapes: compare.MatrixIDs(), Rules: rules.Rules}, nil)
+				po.Handlers = evidence.Handlers(store, evidence.SummaryOptions{Shapes: matrix.SyntheticIDs(), Rules: rules.Rules}, nil)
 				r.Go(component.Work, "comparer", comparer.Run)
 			}
 			p, err := proxy.New(po)

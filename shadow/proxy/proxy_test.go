@@ -14,6 +14,7 @@ import (
 	"github.com/brooksdata/brooks/shadow/compare"
 	"github.com/brooksdata/brooks/shadow/cutover"
 	"github.com/brooksdata/brooks/shadow/evidence"
+	"github.com/brooksdata/brooks/shadow/matrix"
 	"github.com/brooksdata/brooks/shadow/proxy"
 )
 
@@ -248,7 +249,7 @@ func TestFallback(t *testing.T) {
 // never reads another customer's data, nor the evidence.
 func TestAuth(t *testing.T) {
 	store := newEvidence(t)
-	f := newFixture(t, "", "", evidence.Handlers(store, evidence.SummaryOptions{Shapes: compare.MatrixIDs()}, nil))
+	f := newFixture(t, "", "", evidence.Handlers(store, evidence.SummaryOptions{Shapes: matrix.SyntheticIDs()}, nil))
 	endpoints := []struct {
 		name, method, path string
 		body               string
