@@ -97,7 +97,7 @@ func newProxyCmd(a *app) *cobra.Command {
 				}
 				r.OnStop(component.Ledger, "evidence store", func() error { session.Close(); return nil })
 				store := evidence.NewStore(session, a.cfg.Keyspace, evidence.Options{TTL: ttl})
-				co.Legacy, co.Nextgen = query.NewClient(po.LegacyURL), query.NewClient(po.NextgenURL)
+				co.Legacy, co.Nextgen = query.NewClient(po.LegacyURL, clientOptions()...), query.NewClient(po.NextgenURL, clientOptions()...)
 				co.States, co.Customers, co.Store = states, customers.IDs(), store
 				co.Rules, co.Tolerances, co.Registerer, co.Logger = rules.Rules, rules.Tolerances, r.Registry(), a.log
 				comparer, err := compare.New(co)

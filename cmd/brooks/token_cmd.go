@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/brooksdata/brooks/internal/auth"
+	"github.com/brooksdata/brooks/query"
 )
 
 // newTokenCmd is `brooks token new --customer C|--admin`: the one way to
@@ -58,4 +59,20 @@ func newTokenCmd(a *app) *cobra.Command {
 	newCmd.Flags().BoolVar(&admin, "admin", false, "an admin token (every customer, /metrics, /v1/shadow/*)")
 	cmd.AddCommand(newCmd)
 	return cmd
+}
+
+// EnvAPIToken names the environment variable whose bearer token the
+// command's query clients send (brooks compare, loadgen check, the proxy's
+// comparer) to APIs with an api_tokens_file. It is read from the
+// environment only: a secret is never a flag (visible in ps) nor a
+// configuration value (echoed in errors), and it is never logged.
+const EnvAPIToken = "BROOKS_API_TOKEN"
+
+// clientOptions are the query clients' options: the token of
+// $BROOKS_API_TOKEN, if set, and opts.
+func clientOptions(opts ...query.ClientOption) []query.ClientOption {
+	if tok := os.Getenv(EnvAPIToken); tok != "" {
+		opts = append(opts, query.WithToken(tok))
+	}
+	return opts
 }
