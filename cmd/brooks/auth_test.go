@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,28 +16,10 @@ import (
 	"github.com/brooksdata/brooks/internal/testkit/testenv"
 )
 
-// syncBuffer is a log sink shared by the commands' goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // captureLogs sends the commands' logs to a buffer for the test.
-func captureLogs(t *testing.T) *syncBuffer {
+func captureLogs(t *testing.T) *testenv.LogBuffer {
 	t.Helper()
-	var buf syncBuffer
+	var buf testenv.LogBuffer
 	old := obs.Stderr
 	obs.Stderr = &buf
 	t.Cleanup(func() { obs.Stderr = old })

@@ -1,7 +1,6 @@
 package component
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -9,11 +8,11 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/brooksdata/brooks/internal/auth"
+	"github.com/brooksdata/brooks/internal/testkit/testenv"
 )
 
 // testTokens is an admin token and a read token of acme.example.
@@ -47,24 +46,6 @@ var customerHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Reque
 
 var okHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "fine") })
 
-// lockedBuffer is a log sink the server's goroutines may share.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 func call(t *testing.T, method, url, header string) (int, http.Header, string) {
 	t.Helper()
 	req, _ := http.NewRequest(method, url, nil)
@@ -84,7 +65,7 @@ func call(t *testing.T, method, url, header string) (int, http.Header, string) {
 // probes, /metrics, an admin route, a per-customer route and a public one.
 func TestAuthentication(t *testing.T) {
 	toks, admin, acme := testTokens(t)
-	var logs lockedBuffer
+	var logs testenv.LogBuffer
 	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	base, _ := start(t, Options{Name: "auth", Auth: toks, Logger: log}, func(r *Runner) {
 		r.Handle("POST /v1/admin", okHandler)
