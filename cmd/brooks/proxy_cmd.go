@@ -50,7 +50,7 @@ func newProxyCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "proxy",
 		Short: "Routing proxy: serves each customer from its cutover state's system, shadow-compares the other (POST /v1/query)",
-		Example: `  export BROOKS_API_TOKENS_FILE=deploy/local/tokens.yaml
+		Example: `  export BROOKS_API_TOKENS_FILE=$BROOKS_STATE/tokens.yaml
   brooks token new --customer acme.example   # prints a token once
   brooks proxy &
   curl -s -H "Authorization: Bearer $TOKEN" localhost:8090/v1/query -d '{"customer":"acme.example",...}'`,

@@ -23,8 +23,8 @@ func newTokenCmd(a *app) *cobra.Command {
 	newCmd := &cobra.Command{
 		Use:   "new",
 		Short: "Make a token (--customer C: reads only C; --admin: everything), print it once and append only its hash to api_tokens_file",
-		Example: `  brooks token new --admin --api-tokens-file deploy/local/tokens.yaml
-  BROOKS_API_TOKENS_FILE=deploy/local/tokens.yaml brooks token new --customer acme.example`,
+		Example: `  brooks token new --admin --api-tokens-file $BROOKS_STATE/tokens.yaml
+  BROOKS_API_TOKENS_FILE=$BROOKS_STATE/tokens.yaml brooks token new --customer acme.example`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			path := a.cfg.APITokensFile
