@@ -2,6 +2,7 @@ package auth
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -121,5 +122,34 @@ func TestParseErrors(t *testing.T) {
 	}
 	if toks, err := Parse(nil); err != nil || toks.Len() != 0 {
 		t.Errorf("empty file: %v, %v", toks, err)
+	}
+}
+
+// BenchmarkAuthenticate is the cost the runner adds to every request: one
+// SHA-256 and a constant-time compare with every stored digest.
+func BenchmarkAuthenticate(b *testing.B) {
+	for _, n := range []int{10, 1000} {
+		b.Run(fmt.Sprintf("%d tokens", n), func(b *testing.B) {
+			var entries []Entry
+			var tok string
+			for i := 0; i < n; i++ {
+				t, e, err := NewToken(fmt.Sprintf("c%d.example", i), false, time.Now())
+				if err != nil {
+					b.Fatal(err)
+				}
+				tok, entries = t, append(entries, e)
+			}
+			toks, err := New(entries...)
+			if err != nil {
+				b.Fatal(err)
+			}
+			header := "Bearer " + tok
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := toks.Authenticate(header); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
