@@ -18,32 +18,12 @@ func NewContext(ctx context.Context, p Principal) context.Context {
 	return context.WithValue(ctx, principalKey{}, p)
 }
 
-// FromContext returns the principal the runner (or Require) put in a
+// FromContext returns the principal the component runner put in a
 // request's context; false when there is none (a handler served outside a
 // runner).
 func FromContext(ctx context.Context) (Principal, bool) {
 	p, ok := ctx.Value(principalKey{}).(Principal)
 	return p, ok
-}
-
-// Require wraps h so that it runs only for requests with a valid token:
-// 401 otherwise, with a WWW-Authenticate header. When admin is set the
-// token must be an admin token (403 otherwise). The principal is in the
-// request's context (FromContext). The component runner does this for
-// every route it serves; Require is for a handler served on its own.
-func (t *Tokens) Require(admin bool, h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, err := t.Authenticate(r.Header.Get("Authorization"))
-		if err != nil {
-			Unauthorized(w, err)
-			return
-		}
-		if admin && !p.Admin {
-			NeedAdmin(w, p)
-			return
-		}
-		h.ServeHTTP(w, r.WithContext(NewContext(r.Context(), p)))
-	})
 }
 
 // Error codes of the answers below (the query API's codes, see package
