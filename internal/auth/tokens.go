@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -132,9 +133,35 @@ func Parse(data []byte) (*Tokens, error) {
 	dec := yaml.NewDecoder(strings.NewReader(string(data)))
 	dec.KnownFields(true)
 	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) { // io.EOF: an empty file, no tokens
-		return nil, fmt.Errorf("parse: %w", err)
+		return nil, parseError(err)
 	}
 	return New(f.Tokens...)
+}
+
+var yamlLine = regexp.MustCompile(`line \d+`)
+
+// parseError says where a tokens file is wrong without repeating any of
+// its values: a file in the wrong format may hold a plaintext token (the
+// old one-token-a-line file), and YAML errors quote values. Unknown field
+// names are kept.
+func parseError(err error) error {
+	var where []string
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		for _, e := range te.Errors {
+			if strings.Contains(e, " not found in type ") {
+				where = append(where, e) // "line 2: field token not found in type auth.Entry"
+			} else if l := yamlLine.FindString(e); l != "" {
+				where = append(where, l+": a value of the wrong type")
+			}
+		}
+	} else if l := yamlLine.FindString(err.Error()); l != "" {
+		where = append(where, l)
+	}
+	if len(where) == 0 {
+		where = append(where, "a value of the wrong type")
+	}
+	return fmt.Errorf("parse: not a tokens file (%s): want tokens: entries of id, customer or admin: true, sha256 (values are not shown: they could be secrets)", strings.Join(where, "; "))
 }
 
 // New checks entries and indexes them.

@@ -111,12 +111,20 @@ func TestParseErrors(t *testing.T) {
 		{"both", "tokens:\n  - {id: x, customer: a, admin: true, sha256: " + h + "}", "either customer or admin"},
 		{"twice", "tokens:\n  - {id: x, customer: a, sha256: " + h + "}\n  - {id: y, customer: b, sha256: " + h + "}", "twice"},
 		{"unknown field", "tokens:\n  - {id: x, token: abc, customer: a, sha256: " + h + "}", "token"},
+		{"plaintext tokens, one a line (the old api_tokens_file)", "s3cret-token\nother-token\n", "parse"},
+		{"a token where its hash goes", "tokens:\n  - {id: x, customer: a, sha256: brk_" + strings.Repeat("A", 43) + "}", "sha256"},
+		{"a token where a time goes", "tokens:\n  - {id: x, customer: a, sha256: " + h + ", created: brk_" + strings.Repeat("A", 43) + "}", "not a tokens file"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Parse([]byte(tt.file))
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("Parse = %v, want an error containing %q", err, tt.want)
+			}
+			for _, secret := range []string{"s3cret", "brk_", "abc"} {
+				if strings.Contains(err.Error(), secret) {
+					t.Errorf("the error %q repeats a value of the file", err)
+				}
 			}
 		})
 	}
