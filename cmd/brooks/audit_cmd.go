@@ -68,15 +68,7 @@ func (a *app) replayOptions(f *auditFlags, what string) (o replay.Options, done 
 	if o.Now, err = f.clock(); err != nil {
 		return o, nil, err
 	}
-	var copts []query.ClientOption
-	if a.cfg.APITokensFile != "" {
-		tokens, err := readTokens(a.cfg.APITokensFile)
-		if err != nil {
-			return o, nil, usageError{err}
-		}
-		copts = append(copts, query.WithToken(tokens[0]))
-	}
-	o.Legacy, o.Nextgen = query.NewClient(f.legacyURL, copts...), query.NewClient(f.nextgenURL, copts...)
+	o.Legacy, o.Nextgen = query.NewClient(f.legacyURL, clientOptions()...), query.NewClient(f.nextgenURL, clientOptions()...)
 	o.Progress = replay.NewProgress(os.Stderr, a.log, what, 5*time.Second)
 	done = func() {}
 	if !f.noRaw {
