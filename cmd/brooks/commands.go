@@ -15,5 +15,6 @@ func commands(a *app) []*cobra.Command {
 		newCompareCmd(a),
 		newNextgenCmd(a),
 		newProxyCmd(a), newShadowCmd(a),
+		newDashboardsCmd(a),
 	}
 }
