@@ -56,6 +56,35 @@ func (s *Server) ask(ctx context.Context, q *query.Query) (*query.Answer, served
 	return a, servedOf(a, h), nil
 }
 
+// askOrLess asks q; when the serving system lacks a metric of it (422),
+// it asks again for page views alone and returns the metrics it dropped.
+func (s *Server) askOrLess(ctx context.Context, q *query.Query) (*query.Answer, served, []string, error) {
+	a, sv, err := s.ask(ctx, q)
+	if !unsupported(err) || len(q.Metrics) == 1 {
+		return a, sv, nil, err
+	}
+	first := err
+	less := *q
+	less.Metrics = []string{"pageviews"}
+	if less.OrderBy != "" {
+		less.OrderBy = "-pageviews"
+	}
+	a, sv, err = s.ask(ctx, &less)
+	if err != nil {
+		return nil, sv, nil, first
+	}
+	var dropped []string
+	for _, m := range q.Metrics {
+		if m != "pageviews" {
+			dropped = append(dropped, m)
+		}
+	}
+	s.log.Debug("metrics not available from the serving system", "customer", q.Customer, "dropped", dropped, "why", first)
+	return a, sv, dropped, nil
+}
+
+func has(dropped []string, metric string) bool { return !slices.Contains(dropped, metric) }
+
 // analyticsPage is a customer's analytics: the panels load themselves.
 func (s *Server) analyticsPage(w http.ResponseWriter, r *http.Request) {
 	c := r.PathValue("customer")
@@ -80,13 +109,16 @@ func (s *Server) realtimePanel(w http.ResponseWriter, r *http.Request) {
 	from := to.Add(-24 * time.Hour)
 	week := 7 * 24 * time.Hour
 	q := &query.Query{Customer: c, Metrics: []string{"pageviews", "visitors"}, From: from, To: to, Interval: "5m"}
-	cur, sv, err := s.ask(r.Context(), q)
+	cur, sv, dropped, err := s.askOrLess(r.Context(), q)
 	if err != nil {
 		s.panelError(w, "real-time", err)
 		return
 	}
 	prevQ := *q
 	prevQ.From, prevQ.To = from.Add(-week), to.Add(-week)
+	if len(dropped) > 0 {
+		prevQ.Metrics = []string{"pageviews"}
+	}
 	prev, _, err := s.ask(r.Context(), &prevQ)
 	if err != nil {
 		s.panelError(w, "real-time benchmark (a week earlier)", err)
@@ -94,14 +126,16 @@ func (s *Server) realtimePanel(w http.ResponseWriter, r *http.Request) {
 	}
 	bs := buckets(from, to, step5m)
 	spec := chartSpec{Type: "line", Labels: labels(bs, loc, "Mon 15:04"), XTitle: "time (" + loc.String() + ")", YTitle: "per 5 minutes",
-		Datasets: []dataset{
-			{Label: "page views", Data: bucketValues(cur, "pageviews", bs, 0), Color: colBlue},
-			{Label: "visitors" + approxMark(sv, "visitors"), Data: bucketValues(cur, "visitors", bs, 0), Color: colOrange},
-			{Label: "page views, a week earlier", Data: bucketValues(prev, "pageviews", bs, week), Color: colBlue, Dashed: true},
-			{Label: "visitors, a week earlier", Data: bucketValues(prev, "visitors", bs, week), Color: colOrange, Dashed: true},
-		}}
+		Datasets: []dataset{{Label: "page views", Data: bucketValues(cur, "pageviews", bs, 0), Color: colBlue}}}
+	if has(dropped, "visitors") {
+		spec.Datasets = append(spec.Datasets, dataset{Label: "visitors" + approxMark(sv, "visitors"), Data: bucketValues(cur, "visitors", bs, 0), Color: colOrange})
+	}
+	spec.Datasets = append(spec.Datasets, dataset{Label: "page views, a week earlier", Data: bucketValues(prev, "pageviews", bs, week), Color: colBlue, Dashed: true})
+	if has(dropped, "visitors") {
+		spec.Datasets = append(spec.Datasets, dataset{Label: "visitors, a week earlier", Data: bucketValues(prev, "visitors", bs, week), Color: colOrange, Dashed: true})
+	}
 	s.fragment(w, http.StatusOK, "realtime", map[string]any{
-		"Customer": c, "Served": sv, "Chart": spec, "Points": pointCount(cur),
+		"Customer": c, "Served": sv, "Chart": spec, "Points": pointCount(cur), "Dropped": dropped,
 		"Pageviews": total(cur, "pageviews"), "PrevPageviews": total(prev, "pageviews"),
 		"From": from, "To": to, "Loc": loc, "Updated": s.opts.Now(),
 	})
@@ -115,11 +149,11 @@ func approxMark(sv served, metric string) string {
 }
 
 type topRow struct {
-	URL                 string
-	Pageviews, Visitors float64
-	Engaged             float64
-	HasEngaged          bool
-	Spark               chartSpec
+	URL                     string
+	Pageviews, Visitors     float64
+	Engaged                 float64
+	HasEngaged, HasVisitors bool
+	Spark                   chartSpec
 }
 
 // topPanel is the top posts of the last 24 h: page views, visitors,
@@ -131,13 +165,8 @@ func (s *Server) topPanel(w http.ResponseWriter, r *http.Request) {
 	from := to.Add(-24 * time.Hour)
 	q := &query.Query{Customer: c, Metrics: []string{"pageviews", "visitors", "engaged_seconds"}, GroupBy: []string{"url"},
 		From: from, To: to, Interval: "total", OrderBy: "-pageviews", Limit: 10}
-	a, sv, err := s.ask(r.Context(), q)
-	hasEngaged := true
-	if unsupported(err) {
-		hasEngaged = false
-		q.Metrics = []string{"pageviews", "visitors"}
-		a, sv, err = s.ask(r.Context(), q)
-	}
+	a, sv, dropped, err := s.askOrLess(r.Context(), q)
+	hasEngaged, hasVisitors := has(dropped, "engaged_seconds"), has(dropped, "visitors")
 	if unsupported(err) {
 		s.fragment(w, http.StatusOK, "hidden", map[string]any{"Why": err.Error()})
 		return
@@ -154,7 +183,7 @@ func (s *Server) topPanel(w http.ResponseWriter, r *http.Request) {
 		}
 		p := se.Points[0]
 		rows = append(rows, topRow{URL: se.Key["url"], Pageviews: p.Values["pageviews"], Visitors: p.Values["visitors"],
-			Engaged: p.Values["engaged_seconds"], HasEngaged: hasEngaged})
+			Engaged: p.Values["engaged_seconds"], HasEngaged: hasEngaged, HasVisitors: hasVisitors})
 		urls = append(urls, se.Key["url"])
 	}
 	if len(urls) > 0 {
@@ -180,8 +209,8 @@ func (s *Server) topPanel(w http.ResponseWriter, r *http.Request) {
 				Datasets: []dataset{{Label: "page views per hour", Data: hourly(bucketValues(one, "pageviews", bs, 0)), Color: colBlue}}}
 		}
 	}
-	s.fragment(w, http.StatusOK, "top", map[string]any{"Rows": rows, "Served": sv, "HasEngaged": hasEngaged,
-		"VisitorsApprox": sv.approx("visitors")})
+	s.fragment(w, http.StatusOK, "top", map[string]any{"Rows": rows, "Served": sv, "HasEngaged": hasEngaged, "HasVisitors": hasVisitors,
+		"Dropped": dropped, "VisitorsApprox": sv.approx("visitors")})
 }
 
 // breakdowns are the ranking panels of the analytics page.
@@ -209,7 +238,7 @@ func (s *Server) breakdownPanel(w http.ResponseWriter, r *http.Request) {
 	to := s.opts.Now().UTC().Truncate(step5m).Add(step5m)
 	q := &query.Query{Customer: c, Metrics: []string{"pageviews", "visitors"}, GroupBy: []string{dim},
 		From: to.Add(-24 * time.Hour), To: to, Interval: "total", OrderBy: "-pageviews", Limit: 10}
-	a, sv, err := s.ask(r.Context(), q)
+	a, sv, dropped, err := s.askOrLess(r.Context(), q)
 	if unsupported(err) {
 		s.fragment(w, http.StatusOK, "hidden", map[string]any{"Why": err.Error()})
 		return
@@ -218,8 +247,11 @@ func (s *Server) breakdownPanel(w http.ResponseWriter, r *http.Request) {
 		s.panelError(w, title, err)
 		return
 	}
-	spec := chartSpec{Type: "bar", Horizontal: true, XTitle: "last 24 hours", Datasets: []dataset{
-		{Label: "page views", Color: colBlue}, {Label: "visitors" + approxMark(sv, "visitors"), Color: colOrange}}}
+	spec := chartSpec{Type: "bar", Horizontal: true, XTitle: "last 24 hours", Datasets: []dataset{{Label: "page views", Color: colBlue}}}
+	withVisitors := has(dropped, "visitors")
+	if withVisitors {
+		spec.Datasets = append(spec.Datasets, dataset{Label: "visitors" + approxMark(sv, "visitors"), Color: colOrange})
+	}
 	for _, se := range a.Series {
 		if len(se.Points) == 0 {
 			continue
@@ -230,9 +262,11 @@ func (s *Server) breakdownPanel(w http.ResponseWriter, r *http.Request) {
 		}
 		spec.Labels = append(spec.Labels, v)
 		spec.Datasets[0].Data = append(spec.Datasets[0].Data, ptr(se.Points[0].Values["pageviews"]))
-		spec.Datasets[1].Data = append(spec.Datasets[1].Data, ptr(se.Points[0].Values["visitors"]))
+		if withVisitors {
+			spec.Datasets[1].Data = append(spec.Datasets[1].Data, ptr(se.Points[0].Values["visitors"]))
+		}
 	}
-	s.fragment(w, http.StatusOK, "breakdown", map[string]any{"Title": title, "Dim": dim, "Chart": spec, "Served": sv, "Empty": len(spec.Labels) == 0})
+	s.fragment(w, http.StatusOK, "breakdown", map[string]any{"Title": title, "Dim": dim, "Chart": spec, "Served": sv, "Empty": len(spec.Labels) == 0, "Dropped": dropped})
 }
 
 // maxHistoryDays bounds the history's range (two years).
@@ -250,7 +284,8 @@ func (s *Server) historyPage(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusBadRequest, "history", data)
 		return
 	}
-	a, sv, err := s.ask(r.Context(), &query.Query{Customer: c, Metrics: []string{"pageviews", "visitors"}, From: from, To: to, Interval: "1d"})
+	a, sv, dropped, err := s.askOrLess(r.Context(), &query.Query{Customer: c, Metrics: []string{"pageviews", "visitors"}, From: from, To: to, Interval: "1d"})
+	data["Dropped"] = dropped
 	if err != nil {
 		s.m.upstream.WithLabelValues(reason(err)).Inc()
 		data["Msg"] = "The proxy did not answer: " + err.Error()
@@ -261,10 +296,12 @@ func (s *Server) historyPage(w http.ResponseWriter, r *http.Request) {
 	data["Served"], data["Points"] = sv, pointCount(a)
 	data["Pageviews"], data["Visitors"] = total(a, "pageviews"), total(a, "visitors")
 	data["Chart"] = chartSpec{Type: "line", Labels: labels(bs, time.UTC, "2006-01-02"), XTitle: "day (UTC)", YTitle: "per day",
-		Datasets: []dataset{
-			{Label: "page views", Data: bucketValues(a, "pageviews", bs, 0), Color: colBlue},
-			{Label: "visitors" + approxMark(sv, "visitors"), Data: bucketValues(a, "visitors", bs, 0), Color: colOrange},
-		}}
+		Datasets: []dataset{{Label: "page views", Data: bucketValues(a, "pageviews", bs, 0), Color: colBlue}}}
+	if has(dropped, "visitors") {
+		spec := data["Chart"].(chartSpec)
+		spec.Datasets = append(spec.Datasets, dataset{Label: "visitors" + approxMark(sv, "visitors"), Data: bucketValues(a, "visitors", bs, 0), Color: colOrange})
+		data["Chart"] = spec
+	}
 	s.render(w, r, http.StatusOK, "history", data)
 }
 

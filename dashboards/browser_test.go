@@ -93,7 +93,11 @@ func (tb *tab) run(t *testing.T, what string, actions ...chromedp.Action[chromed
 	ctx, cancel := context.WithTimeout(tb.ctx, 45*time.Second)
 	defer cancel()
 	if err := chromedp.Do(ctx, actions...); err != nil {
-		t.Fatalf("%s: %v", what, err)
+		tb.mu.Lock()
+		errs := strings.Join(tb.errs, "; ")
+		tb.mu.Unlock()
+		loc, _ := chromedp.Run(tb.ctx, chromedp.Location())
+		t.Fatalf("%s: %v (at %s; page errors: %s)", what, err, loc, errs)
 	}
 }
 
@@ -204,7 +208,7 @@ func (st *stack) browserChecks(t *testing.T, mm seededMismatch) {
 
 	tb.run(t, "phone width", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile), chromedp.Reload(), waitChart("realtime-chart"), waitChart("bd-device"))
 	tb.screenshot(t, "analytics-phone")
-	tb.run(t, "laptop width", chromedp.EmulateReset())
+	tb.run(t, "laptop width", chromedp.EmulateViewport(1280, 900))
 	tb.noErrors(t, "analytics (phone)")
 
 	tb.run(t, "history", chromedp.Navigate(st.dashURL+"/c/"+acme+"/history"), waitChart("history-chart"))
@@ -225,7 +229,7 @@ func (st *stack) browserChecks(t *testing.T, mm seededMismatch) {
 
 	// Globex is served by legacy: the campaign and device panels hide.
 	tb.run(t, "sign out", chromedp.Navigate(st.dashURL+"/signin"))
-	tb.run(t, "sign in as globex", chromedp.SendKeys(`#token`, st.read[globex]+"\n"), waitChart("realtime-chart"), waitChart("bd-referrer_category"),
+	tb.run(t, "sign in as globex", chromedp.SendKeys(`#token`, st.read[globex]+"\n"), chromedp.WaitVisible(`#realtime`), waitChart("realtime-chart"), waitChart("bd-referrer_category"),
 		poll(`document.getElementById('panel-campaign').hidden && document.getElementById('panel-device').hidden`))
 	tb.screenshot(t, "analytics-legacy")
 	tb.noErrors(t, "analytics (legacy)")
@@ -237,10 +241,12 @@ func (st *stack) browserChecks(t *testing.T, mm seededMismatch) {
 	tb.run(t, "customer console", chromedp.Navigate(st.dashURL+"/console/customers/"+acme), chromedp.WaitVisible(`form.transition`))
 	tb.screenshot(t, "console-customer")
 	tb.noErrors(t, "console customer")
-	tb.run(t, "diff", chromedp.Click(`a[href^="/console/diff"]`), waitChart("diff-chart"))
+	href := value(t, tb, "diff link", chromedp.AttributeValue(`a[href^="/console/diff"]`, "href")).Value
+	tb.run(t, "diff", chromedp.Navigate(st.dashURL+href), waitChart("diff-chart"))
 	tb.screenshot(t, "diff")
 	tb.noErrors(t, "diff")
-	tb.run(t, "raw drill-down", chromedp.Click(`tr.mismatch a`), chromedp.WaitVisible(`#raw-count`))
+	href = value(t, tb, "raw link", chromedp.AttributeValue(`tr.mismatch a`, "href")).Value
+	tb.run(t, "raw drill-down", chromedp.Navigate(st.dashURL+href), chromedp.WaitVisible(`#raw-count`))
 	count := value(t, tb, "raw count", chromedp.AttributeValue(`#raw-count`, "data-count")).Value
 	if count != fmt.Sprint(int(mm.nextgen)) {
 		t.Errorf("raw drill-down of the mismatched bucket: %s events, want the bucket's %v page views", count, mm.nextgen)

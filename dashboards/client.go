@@ -19,6 +19,12 @@ import (
 // the component instead of failing.
 var ErrNotAvailable = errors.New("not available yet")
 
+// notAvailable is an API that is not there: what was asked and why.
+type notAvailable struct{ what, why string }
+
+func (e *notAvailable) Error() string        { return e.what + ": " + e.why }
+func (e *notAvailable) Is(target error) bool { return target == ErrNotAvailable }
+
 // ErrForbidden is a 401 or 403 of an upstream API: the token may not read
 // what was asked.
 var ErrForbidden = errors.New("forbidden")
@@ -85,7 +91,7 @@ func (a api) do(req *http.Request, out any) (http.Header, error) {
 	resp, err := a.http.Do(req)
 	if err != nil {
 		if errors.Is(err, syscall.ECONNREFUSED) {
-			return nil, fmt.Errorf("%s %s: %w (connection refused)", req.Method, req.URL.Path, ErrNotAvailable)
+			return nil, &notAvailable{req.Method + " " + req.URL.Path, "connection refused"}
 		}
 		return nil, fmt.Errorf("%s %s: %w", req.Method, req.URL.Path, err)
 	}
@@ -100,7 +106,7 @@ func (a api) do(req *http.Request, out any) (http.Header, error) {
 		apiErr := &query.APIError{Status: resp.StatusCode, Code: eb.Error.Code, Message: eb.Error.Message}
 		switch resp.StatusCode {
 		case http.StatusNotFound:
-			return resp.Header, fmt.Errorf("%s %s: %w (404)", req.Method, req.URL.Path, ErrNotAvailable)
+			return resp.Header, &notAvailable{req.Method + " " + req.URL.Path, "404"}
 		case http.StatusUnauthorized, http.StatusForbidden:
 			return resp.Header, fmt.Errorf("%s %s: %w: %w", req.Method, req.URL.Path, ErrForbidden, apiErr)
 		}

@@ -243,6 +243,19 @@ func (st *stack) handlerChecks(t *testing.T, mm seededMismatch) {
 		}
 	})
 
+	t.Run("real-time panel of a legacy customer drops what legacy lacks", func(t *testing.T) {
+		g := st.signedIn(t, st.read[globex], "/c/"+globex)
+		code, _, body := get(t, g, st.dashURL+"/c/"+globex+"/panel/realtime", true)
+		ch := chartsIn(t, body)["realtime-chart"]
+		if code != 200 || len(ch.Datasets) != 2 || !strings.Contains(body, "served by legacy") || !strings.Contains(body, "visitors") {
+			t.Fatalf("realtime (legacy): %d, %d datasets: %s", code, len(ch.Datasets), body)
+		}
+		c, _ := st.customers.Get(globex)
+		if s, _ := ch.sum(0); s != float64(st.exp.Total(func(k loadgen.Key) bool { return k.Customer == globex && c.IsPost(k.URL) }).Pageviews) {
+			t.Errorf("legacy real-time page views %v, loadgen sent %d to posts", s, st.exp.Total(func(k loadgen.Key) bool { return k.Customer == globex && c.IsPost(k.URL) }).Pageviews)
+		}
+	})
+
 	t.Run("top posts", func(t *testing.T) {
 		code, _, body := get(t, cust, st.dashURL+"/c/"+acme+"/panel/top", true)
 		if code != 200 || !strings.Contains(body, "Engaged") || !strings.Contains(body, "https://acme.example/") || !strings.Contains(body, `id="spark-0"`) {
@@ -250,7 +263,7 @@ func (st *stack) handlerChecks(t *testing.T, mm seededMismatch) {
 		}
 		g := st.signedIn(t, st.read[globex], "/c/"+globex)
 		code, _, body = get(t, g, st.dashURL+"/c/"+globex+"/panel/top", true)
-		if code != 200 || strings.Contains(body, "<th scope=\"col\" class=\"n\">Engaged") || !strings.Contains(body, "served by legacy") || !strings.Contains(body, "not available from legacy") {
+		if code != 200 || strings.Contains(body, "<th scope=\"col\" class=\"n\">Engaged") || !strings.Contains(body, "served by legacy") || !strings.Contains(body, "Not available from legacy: visitors, engaged_seconds") {
 			t.Errorf("top (legacy, no engaged time): %d %s", code, body)
 		}
 	})

@@ -37,7 +37,6 @@ func parseTemplates() (map[string]*template.Template, error) {
 			}
 			return m, nil
 		},
-		"q":       url.QueryEscape,
 		"pathesc": url.PathEscape,
 		"ts":      func(t time.Time, loc *time.Location) string { return t.In(loc).Format("2006-01-02 15:04 MST") },
 		"utc":     func(t time.Time) string { return t.UTC().Format(time.RFC3339) },

@@ -89,7 +89,7 @@ func (s *Server) probe(ctx context.Context, token string) (principal, error) {
 	case errors.As(err, &ae) && ae.Status >= 500:
 		// The evidence store failed after the token was accepted as admin.
 		return principal{Admin: true}, nil
-	case errors.Is(err, ErrNotAvailable) && strings.Contains(err.Error(), "connection refused"):
+	case errors.Is(err, ErrNotAvailable) && strings.HasSuffix(err.Error(), "connection refused"):
 		return principal{}, fmt.Errorf("proxy %s: %w", s.opts.ProxyURL, err)
 	}
 	to := time.Now().UTC().Truncate(5 * time.Minute)

@@ -232,11 +232,21 @@ func (st *stack) waitCaughtUp(t testing.TB) {
 			c, _ := st.customers.Get(cust)
 			all := st.exp.Total(func(k loadgen.Key) bool { return k.Customer == cust }).Pageviews
 			posts := st.exp.Total(func(k loadgen.Key) bool { return k.Customer == cust && c.IsPost(k.URL) }).Pageviews
+			day := to.Truncate(24 * time.Hour)
 			for _, ch := range []struct {
-				cl   *query.Client
-				want int
-			}{{st.legacy, posts}, {st.nextgen, all}} {
-				a, err := ch.cl.Do(testenv.Context(t, time.Minute), &query.Query{Customer: cust, Metrics: []string{"pageviews"}, From: from, To: to, Interval: "5m"})
+				cl       *query.Client
+				want     int
+				interval string
+				groupBy  []string
+			}{
+				{st.legacy, posts, "5m", nil}, {st.nextgen, all, "5m", nil},
+				{st.legacy, posts, "1d", []string{"url"}}, {st.nextgen, all, "1d", nil}, {st.nextgen, all, "total", []string{"url"}},
+			} {
+				f, tt := from, to
+				if ch.interval == "1d" {
+					f, tt = day.Add(-24*time.Hour), day.Add(24*time.Hour)
+				}
+				a, err := ch.cl.Do(testenv.Context(t, time.Minute), &query.Query{Customer: cust, Metrics: []string{"pageviews"}, GroupBy: ch.groupBy, From: f, To: tt, Interval: ch.interval})
 				if err != nil {
 					t.Fatal(err)
 				}
