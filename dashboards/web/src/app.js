@@ -49,10 +49,15 @@ function build(canvas) {
       },
       scales: spec.spark
         ? { x: { display: false }, y: { display: false, beginAtZero: true } }
-        : {
-            x: { title: axisTitle(spec.x_title), ticks: { maxRotation: 0, autoSkip: true, maxTicksLimit: 12 } },
-            y: { title: axisTitle(spec.y_title), beginAtZero: true },
-          },
+        : spec.horizontal
+          ? {
+              x: { title: axisTitle(spec.x_title), beginAtZero: true },
+              y: { title: axisTitle(spec.y_title), ticks: { autoSkip: false } },
+            }
+          : {
+              x: { title: axisTitle(spec.x_title), ticks: { maxRotation: 0, autoSkip: true, maxTicksLimit: 12 } },
+              y: { title: axisTitle(spec.y_title), beginAtZero: true },
+            },
     },
   };
   charts[canvas.id] = new Chart(canvas, cfg);
