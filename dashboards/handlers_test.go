@@ -2,6 +2,7 @@ package dashboards_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"html"
 	"io"
 	"net/http"
@@ -345,6 +346,11 @@ func (st *stack) handlerChecks(t *testing.T, mm seededMismatch) {
 		code, _, body = get(t, adm, st.dashURL+"/console/raw?customer="+acme+"&bucket="+url.QueryEscape(mm.bucket.Format(time.RFC3339)), false)
 		if code != 200 || !strings.Contains(body, `data-count="`+strconv.Itoa(int(mm.nextgen))+`"`) {
 			t.Errorf("raw: want %v events: %d %s", mm.nextgen, code, body)
+		}
+		pages := (int(mm.nextgen) + 49) / 50
+		code, _, body = get(t, adm, st.dashURL+"/console/raw?customer="+acme+"&page=2&bucket="+url.QueryEscape(mm.bucket.Format(time.RFC3339)), false)
+		if want := fmt.Sprintf("page %d of %d", min(2, pages), pages); code != 200 || !strings.Contains(body, want) || strings.Count(body, "<tr><td>") != min(50, int(mm.nextgen)-50*(min(2, pages)-1)) {
+			t.Errorf("raw page 2: want %q and its rows: %d", want, code)
 		}
 		for _, bad := range []string{"/console/diff?customer=x", "/console/diff?customer=" + acme + "&metric=nope", "/console/raw?customer=" + acme + "&bucket=x"} {
 			if code, _, _ := get(t, adm, st.dashURL+bad, false); code != http.StatusBadRequest {
