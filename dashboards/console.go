@@ -21,28 +21,43 @@ const (
 	pathLedgerReport     = "/v1/ledger/report"
 )
 
-// gate is one cutover gate as the controller reports it.
+// gate is one cutover gate as the controller reports it (values are
+// preformatted by the controller).
 type gate struct {
-	Name   string  `json:"name"`
-	Value  float64 `json:"value"`
-	Target float64 `json:"target"`
-	Pass   bool    `json:"pass"`
-	Detail string  `json:"detail,omitempty"`
+	Name      string `json:"name"`
+	Value     string `json:"value"`
+	Threshold string `json:"threshold"`
+	Pass      bool   `json:"pass"`
+	Detail    string `json:"detail,omitempty"`
 }
 
-// cutoverCustomer is a customer's entry of GET /v1/cutover/customers.
-type cutoverCustomer struct {
-	Customer string `json:"customer"`
-	State    string `json:"state"`
-	Gates    []gate `json:"gates"`
+// cutoverRecord is a customer's state in GET /v1/cutover/customers.
+type cutoverRecord struct {
+	Customer  string    `json:"customer"`
+	State     string    `json:"state"`
+	Version   int64     `json:"version"`
+	ChangedAt time.Time `json:"changed_at"`
 }
 
+// nextGates is GET /v1/cutover/customers/{c}/gates: the gates of the next
+// advance.
+type nextGates struct {
+	State cutoverRecord `json:"state"`
+	To    string        `json:"to"`
+	Pass  bool          `json:"pass"`
+	Gates []gate        `json:"gates"`
+}
+
+// transitionEntry is one line of GET .../history.
 type transitionEntry struct {
-	At     time.Time `json:"at"`
-	From   string    `json:"from"`
-	To     string    `json:"to"`
-	Reason string    `json:"reason"`
-	By     string    `json:"by"`
+	Version  int64     `json:"version"`
+	At       time.Time `json:"at"`
+	From     string    `json:"from"`
+	To       string    `json:"to"`
+	Actor    string    `json:"actor"`
+	Reason   string    `json:"reason"`
+	Forced   bool      `json:"forced"`
+	Evidence []gate    `json:"evidence"`
 }
 
 // customerRow is a line of the console's customers table.
@@ -50,6 +65,7 @@ type customerRow struct {
 	Customer   string
 	State      string
 	Gates      []gate
+	Next       string
 	Summary    *evidence.Summary
 	SummaryErr string
 	Freshness  string
@@ -68,10 +84,10 @@ func (s *Server) consolePage(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	a := s.api(sessionFrom(ctx).token)
 	var cut struct {
-		Customers []cutoverCustomer `json:"customers"`
+		Customers []cutoverRecord `json:"customers"`
 	}
-	cutErr := a.getJSON(ctx, s.opts.AdminURL, pathCutoverCustomers, nil, &cut)
-	byCust := map[string]cutoverCustomer{}
+	cutErr := a.getJSON(ctx, s.opts.CutoverURL, pathCutoverCustomers, nil, &cut)
+	byCust := map[string]cutoverRecord{}
 	for _, c := range cut.Customers {
 		byCust[c.Customer] = c
 	}
@@ -86,7 +102,11 @@ func (s *Server) consolePage(w http.ResponseWriter, r *http.Request) {
 	for _, id := range s.opts.Customers.IDs() {
 		row := customerRow{Customer: id, State: "—", Audit: "—"}
 		if c, ok := byCust[id]; ok {
-			row.State, row.Gates = c.State, c.Gates
+			row.State = c.State
+			var g nextGates
+			if err := a.getJSON(ctx, s.opts.CutoverURL, pathCutoverCustomers+"/"+url.PathEscape(id)+"/gates", nil, &g); err == nil {
+				row.Gates, row.Next = g.Gates, g.To
+			}
 		}
 		for _, run := range audit.Runs {
 			if run.Customer == id {
@@ -160,19 +180,16 @@ func (s *Server) consoleCustomerPage(w http.ResponseWriter, r *http.Request) {
 	} else {
 		data["Mismatches"] = ms.Mismatches
 	}
-	var gates struct {
-		State string `json:"state"`
-		Gates []gate `json:"gates"`
-	}
-	if err := a.getJSON(ctx, s.opts.AdminURL, pathCutoverCustomers+"/"+url.PathEscape(c)+"/gates", nil, &gates); err != nil {
+	var gates nextGates
+	if err := a.getJSON(ctx, s.opts.CutoverURL, pathCutoverCustomers+"/"+url.PathEscape(c)+"/gates", nil, &gates); err != nil {
 		data["CutoverErr"] = unavailable("cutover controller", err)
 	} else {
-		data["State"], data["Gates"] = gates.State, gates.Gates
+		data["State"], data["Gates"], data["Next"], data["GatesPass"] = gates.State.State, gates.Gates, gates.To, gates.Pass
 	}
 	var hist struct {
 		History []transitionEntry `json:"history"`
 	}
-	if err := a.getJSON(ctx, s.opts.AdminURL, pathCutoverCustomers+"/"+url.PathEscape(c)+"/history", nil, &hist); err != nil {
+	if err := a.getJSON(ctx, s.opts.CutoverURL, pathCutoverCustomers+"/"+url.PathEscape(c)+"/history", nil, &hist); err != nil {
 		data["HistoryErr"] = unavailable("cutover controller", err)
 	} else {
 		data["History"] = hist.History
@@ -194,10 +211,19 @@ func (s *Server) transition(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, back+"?msg="+url.QueryEscape("A reason is required to "+action+"."), http.StatusSeeOther)
 		return
 	}
-	var out map[string]any
-	err := s.api(sessionFrom(r.Context()).token).postJSON(r.Context(), s.opts.AdminURL,
-		pathCutoverCustomers+"/"+url.PathEscape(c)+"/"+action, map[string]string{"reason": why}, &out)
+	var out struct {
+		State *cutoverRecord `json:"state"`
+	}
+	body := map[string]string{"reason": why}
+	if from := r.PostFormValue("from"); from != "" {
+		body["from"] = from // the state the operator saw: another is a 409
+	}
+	err := s.api(sessionFrom(r.Context()).token).postJSON(r.Context(), s.opts.CutoverURL,
+		pathCutoverCustomers+"/"+url.PathEscape(c)+"/"+action, body, &out)
 	msg := action + " recorded: " + why
+	if err == nil && out.State != nil {
+		msg += " (now " + out.State.State + ")"
+	}
 	if err != nil {
 		s.m.upstream.WithLabelValues(reason(err)).Inc()
 		msg = action + " failed: " + unavailable("cutover controller", err)

@@ -1,7 +1,6 @@
 package dashboards_test
 
 import (
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -16,12 +15,7 @@ import (
 // proxy did not answer (502) instead of taking the token, and the assets
 // and probes still serve.
 func TestProxyDown(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	refused := "http://" + ln.Addr().String()
-	ln.Close()
+	refused := refusedURL(t)
 	o := dashboards.DefaultOptions()
 	o.ProxyURL, o.Customers = refused, testenv.Customers(t)
 	d, err := dashboards.New(o)

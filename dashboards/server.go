@@ -47,9 +47,10 @@ var distFS embed.FS
 type Options struct {
 	// ProxyURL is the routing proxy: POST /v1/query and GET /v1/shadow/*.
 	ProxyURL string
-	// AdminURL serves the cutover controller's and the audit's admin APIs
-	// (GET /v1/cutover/..., /v1/audit/..., /v1/ledger/report); default
-	// ProxyURL.
+	// CutoverURL is the cutover controller's admin API (/v1/cutover/...).
+	CutoverURL string
+	// AdminURL serves the audit's admin APIs (GET /v1/audit/runs,
+	// /v1/ledger/report); default ProxyURL.
 	AdminURL string
 	// RawURL serves nextgen's GET /v1/raw drill-down (admin sessions only).
 	RawURL string
@@ -76,7 +77,7 @@ type Options struct {
 // filled in.
 func DefaultOptions() Options {
 	return Options{
-		ProxyURL: "http://127.0.0.1:8090", RawURL: "http://127.0.0.1:8082",
+		ProxyURL: "http://127.0.0.1:8090", RawURL: "http://127.0.0.1:8082", CutoverURL: "http://127.0.0.1:8093",
 		Refresh: 5 * time.Second, SessionTTL: time.Minute, SessionMaxAge: 12 * time.Hour,
 	}
 }
@@ -103,6 +104,9 @@ func New(o Options) (*Server, error) {
 	o.ProxyURL = strings.TrimSuffix(o.ProxyURL, "/")
 	if o.AdminURL == "" {
 		o.AdminURL = o.ProxyURL
+	}
+	if o.CutoverURL == "" {
+		o.CutoverURL = d.CutoverURL
 	}
 	if o.Refresh <= 0 {
 		o.Refresh = d.Refresh

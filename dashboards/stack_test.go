@@ -3,6 +3,7 @@ package dashboards_test
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -193,6 +194,7 @@ func runStack(t *testing.T, o loadgen.Options) *stack {
 	// drill-down); the admin APIs of cutover and audit are not running.
 	do := dashboards.DefaultOptions()
 	do.ProxyURL, do.RawURL, do.Customers, do.Refresh = pts.URL, nts.URL, customers, 2*time.Second
+	do.CutoverURL = refusedURL(t) // no controller: the console says so
 	d, err := dashboards.New(do)
 	if err != nil {
 		t.Fatal(err)
@@ -207,6 +209,17 @@ func runStack(t *testing.T, o loadgen.Options) *stack {
 	st.exp = stacktest.Send(t, p, o)
 	st.waitCaughtUp(t)
 	return st
+}
+
+// refusedURL is a loopback URL nothing listens on.
+func refusedURL(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return "http://" + ln.Addr().String()
 }
 
 func runUntilCleanup(t testing.TB, name string, run func(context.Context) error) {
