@@ -17,5 +17,6 @@ func commands(a *app) []*cobra.Command {
 		newNextgenCmd(a),
 		newProxyCmd(a), newShadowCmd(a),
 		newTokenCmd(a),
+		newDashboardsCmd(a),
 	}
 }

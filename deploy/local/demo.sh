@@ -33,6 +33,7 @@ components=(
   "nextgen-run|nextgen run|http://127.0.0.1:9184/healthz"
   "nextgen-serve|nextgen serve|http://127.0.0.1:8082/healthz"
   "proxy|proxy --api-tokens-file $run/tokens.yaml --settle 1m|http://127.0.0.1:8090/healthz"
+  "dashboards|dashboards --proxy-url http://127.0.0.1:8090|http://127.0.0.1:8088/healthz"
 )
 
 alive() { [[ -s $run/$1.pid ]] && kill -0 "$(<"$run/$1.pid")" 2>/dev/null; }
@@ -116,6 +117,10 @@ EOT
     echo "  proxy token    $(<"$run/acme.token")   (reads acme.example only; admin token in $run/admin.token)"
     echo "  proxy query    curl -s -H \"Authorization: Bearer \$(cat $run/acme.token)\" -XPOST http://127.0.0.1:8090/v1/query -d '$q'"
     echo "  shadow report  $bin shadow report --customer acme.example --since 1h   (states: deploy/local/cutover.yaml)"
+  fi
+  if has_cmd dashboards; then
+    echo "  dashboards     http://127.0.0.1:8088/c/acme.example   sign in with $(<"$run/acme.token")"
+    echo "  console        http://127.0.0.1:8088/console          sign in with $(<"$run/admin.token")"
   fi
   echo "Stop the components with 'make demo-down', the servers with 'make services-down'."
 }
