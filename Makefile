@@ -11,7 +11,12 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
-build: ## build bin/brooks
+DASH_WEB := dashboards/web
+
+build: ## build bin/brooks (with the dashboards' front-end bundled by esbuild and embedded)
+	@if [ ! -d $(DASH_WEB)/node_modules ] || [ $(DASH_WEB)/package-lock.json -nt $(DASH_WEB)/node_modules/.package-lock.json ]; then \
+		cd $(DASH_WEB) && npm ci --no-audit --no-fund --loglevel=error; fi
+	cd $(DASH_WEB) && npm run --silent build
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/brooks
 
 services-up: ## install (first run) and start Kafka, Redis, FerretDB, Cassandra, Elasticsearch

@@ -38,6 +38,16 @@ func Classify(customers *pixel.Customers, value []byte) (Pageview, string) {
 	return ClassifyEvent(customers, &e)
 }
 
+// Counts returns whether System One counts a raw-pixel record (a post page
+// view of a known customer): the subset of the raw log legacy is judged on,
+// for example its truth reference in the ledger.
+func Counts(customers *pixel.Customers) func(value []byte) bool {
+	return func(value []byte) bool {
+		_, reason := Classify(customers, value)
+		return reason == ""
+	}
+}
+
 // ClassifyEvent is Classify on a decoded event.
 func ClassifyEvent(customers *pixel.Customers, e *pixel.Event) (Pageview, string) {
 	c, err := customers.Get(e.Customer)

@@ -17,6 +17,15 @@ import (
 	"github.com/brooksdata/brooks/shadow/tee"
 )
 
+// Ledger takes the tallies of each flush that reached both stores, merged
+// into what it holds until its recorder flushes them;
+// *ledger.Accumulator satisfies it.
+type Ledger interface {
+	Restore(tallies map[ledger.Key]ledger.Tally)
+}
+
+var _ Ledger = (*ledger.Accumulator)(nil)
+
 // IngestOptions configure the ingester.
 type IngestOptions struct {
 	Brokers []string
@@ -37,7 +46,7 @@ type IngestOptions struct {
 	// ledger, compared with the archive's distinct post page views. A
 	// retry of an old event id, or a record read again after a crash, is
 	// tallied again, which is how the ledger shows legacy's double counts.
-	Ledger *ledger.Accumulator
+	Ledger Ledger
 	// Registerer, when set, gets the ingester's metrics.
 	Registerer prometheus.Registerer
 	Logger     *slog.Logger

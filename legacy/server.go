@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/brooksdata/brooks/internal/component"
 	"github.com/brooksdata/brooks/pixel"
 	"github.com/brooksdata/brooks/query"
 )
@@ -80,8 +81,9 @@ func NewServer(store *Store, opts ServerOptions) (*Server, error) {
 	return s, nil
 }
 
-// Mount adds POST /v1/query to m.
-func (s *Server) Mount(m Mux) { m.Handle(PathQuery, s.handler) }
+// Mount adds POST /v1/query to m: any valid token may call it, and it
+// answers only customers the token may read (query.Authorize).
+func (s *Server) Mount(m Mux) { m.Handle(PathQuery, component.PerCustomer(s.handler)) }
 
 // ServeHTTP serves /v1/query only (tests; the binary uses Mount).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
+
+	"github.com/brooksdata/brooks/internal/auth"
 )
 
 // PathQuery is where every system answers the language: POST /v1/query.
@@ -53,7 +55,10 @@ type HandlerOptions struct {
 }
 
 // Handler serves POST /v1/query the same way for every system: it decodes
-// and validates the body (400 invalid_query), checks the customer (400
+// and validates the body (400 invalid_query), authorizes the principal the
+// component runner put in the request's context (403 forbidden for a
+// customer token asking for another customer; mount it with
+// component.PerCustomer), checks the customer (400
 // unknown_customer, never naming other customers), asks the Answerer and
 // writes the answer or the {"error":{"code","message"}} body. Any other
 // method gets 405 bad_request with Allow: POST.
@@ -87,6 +92,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	q, err := Decode(r.Body)
 	if err != nil {
+		h.write(w, r, err)
+		return
+	}
+	if err := Authorize(r.Context(), q.Customer); err != nil {
 		h.write(w, r, err)
 		return
 	}
@@ -125,6 +134,28 @@ func CheckCustomer(cs Customers, id, system string) error {
 		return nil
 	}
 	return &UnknownCustomerError{Customer: id, System: system}
+}
+
+// ForbiddenError is a query for a customer the caller's token may not
+// read: 403 forbidden.
+type ForbiddenError struct {
+	TokenID, Customer string
+}
+
+func (e *ForbiddenError) Error() string {
+	return fmt.Sprintf("token %s may not read customer %s", e.TokenID, e.Customer)
+}
+
+// Authorize returns a *ForbiddenError when the principal in ctx (see
+// internal/auth) may not read customer. A context without a principal is
+// a handler served outside a component runner (a test's own mux): the
+// runner puts one in every request of a route that is not public.
+func Authorize(ctx context.Context, customer string) error {
+	p, ok := auth.FromContext(ctx)
+	if ok && !p.CanRead(customer) {
+		return &ForbiddenError{TokenID: p.ID, Customer: customer}
+	}
+	return nil
 }
 
 // UnknownCustomerError is a query for a customer the system does not
@@ -178,7 +209,10 @@ func Classify(err error) (status int, code string) {
 	var me *MethodError
 	var uns *UnsupportedError
 	var una *UnavailableError
+	var fe *ForbiddenError
 	switch {
+	case errors.As(err, &fe):
+		return http.StatusForbidden, CodeForbidden
 	case errors.As(err, &inv):
 		return http.StatusBadRequest, CodeInvalid
 	case errors.As(err, &unk):

@@ -140,7 +140,7 @@ func CompareWith(hours Hours, o CompareOptions) *Report {
 	seen := map[string]bool{}
 	var keys []time.Time
 	for h, stages := range hours {
-		if h.Before(from.Truncate(time.Hour)) || !h.Before(to) || len(stages) == 0 {
+		if h.Before(from.Truncate(time.Hour)) || !h.Before(to) || empty(stages) {
 			continue
 		}
 		keys = append(keys, h)

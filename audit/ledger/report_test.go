@@ -115,6 +115,36 @@ func TestCompare(t *testing.T) {
 			ok:         true,
 		},
 		{
+			// The nextgen engine writes zero-count rows around its
+			// records; an hour where nobody has events is left out.
+			name: "zero-count rows where nobody has events are noise",
+			hours: Hours{
+				h0: {StageCollector: abc, StageArchive: abc, StageRaw: abc},
+				h1: {StageRaw: {}, StageRollup: {}, StageTruthLegacy: {}},
+			},
+			wantStages: []string{StageCollector, StageArchive, StageRaw},
+			want:       map[time.Time][]string{h0: {StatusOK}},
+			ok:         true,
+		},
+		{
+			name:       "a zero-count row where others have events is a finding",
+			hours:      Hours{h0: {StageCollector: abc, StageArchive: abc, StageRaw: {}}},
+			wantStages: []string{StageCollector, StageArchive, StageRaw},
+			want:       map[time.Time][]string{h0: {StatusMismatch, "cassandra: 3 fewer than collector"}},
+		},
+		{
+			// No post page view in the hour: the truth says 0 and legacy,
+			// which counts only those, wrote nothing.
+			name: "a stage without entries against a zero reference agrees",
+			hours: Hours{
+				h0: {StageCollector: abc, StageArchive: abc, StageTruthLegacy: {}},
+				h1: {StageCollector: abc, StageArchive: abc, StageTruthLegacy: tallyOf("a"), StageLegacy: tallyOf("a")},
+			},
+			wantStages: []string{StageCollector, StageArchive, StageTruthLegacy, StageLegacy},
+			want:       map[time.Time][]string{h0: {StatusOK}, h1: {StatusOK}},
+			ok:         true,
+		},
+		{
 			name:  "no data is inconclusive, not ok",
 			hours: Hours{},
 			want:  map[time.Time][]string{},

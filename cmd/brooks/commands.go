@@ -11,10 +11,13 @@ func commands(a *app) []*cobra.Command {
 		newLegacyCmd(a),
 		newArchiveCmd(a),
 		newLedgerCmd(a),
+		newAuditCmd(a),
 		newDiffCmd(),
 		newCompareCmd(a),
 		newNextgenCmd(a),
 		newProxyCmd(a), newShadowCmd(a),
 		newCutoverCmd(a),
+		newTokenCmd(a),
+		newDashboardsCmd(a),
 	}
 }

@@ -129,8 +129,8 @@ func runCompare(ctx context.Context, a *app, o compareOptions) (*diff.MultiRepor
 		return nil, usageError{fmt.Errorf("--from %s is not before --to %s: the range is empty", from.Format(time.RFC3339), to.Format(time.RFC3339))}
 	}
 	hc := &http.Client{Timeout: o.timeout}
-	left := query.NewClient(o.legacyURL, query.WithHTTPClient(hc))
-	right := query.NewClient(o.nextgenURL, query.WithHTTPClient(hc))
+	left := query.NewClient(o.legacyURL, clientOptions(query.WithHTTPClient(hc))...)
+	right := query.NewClient(o.nextgenURL, clientOptions(query.WithHTTPClient(hc))...)
 	m := &diff.MultiReport{Customer: o.customer, From: from.UTC(), To: to.UTC(), Now: now, Left: "legacy", Right: "nextgen"}
 	for _, s := range matrix.Standard(from, to) {
 		q := s.Query(o.customer, from, to)

@@ -3,13 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
-	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
 
 	"github.com/brooksdata/brooks/audit/ledger"
+	"github.com/brooksdata/brooks/internal/auth"
 	"github.com/brooksdata/brooks/internal/component"
 	"github.com/brooksdata/brooks/shadow/tee"
 )
@@ -21,39 +20,36 @@ const runnerGrace = 10 * time.Second
 
 // runner returns the component runner a long-running subcommand serves
 // and stops with: /metrics, /healthz, /readyz on addr, request metrics
-// under brooks_<subsystem>_, the API tokens of api_tokens_file, the
-// command's logger.
+// under brooks_<subsystem>_, the hashed tokens of api_tokens_file (none:
+// loopback only), the command's logger.
 func (a *app) runner(name, subsystem, addr string) (*component.Runner, error) {
 	o := component.DefaultOptions()
 	o.Name, o.Subsystem, o.Addr, o.Logger = name, subsystem, addr, a.log
 	o.ShutdownTimeout = a.cfg.ShutdownTimeout + runnerGrace
-	if a.cfg.APITokensFile != "" {
-		tokens, err := readTokens(a.cfg.APITokensFile)
-		if err != nil {
-			return nil, usageError{err}
-		}
-		o.Tokens = tokens
+	toks, err := a.tokens()
+	if err != nil {
+		return nil, err
+	}
+	if toks != nil { // a nil *auth.Tokens in the interface would not be nil
+		o.Auth = toks
 	}
 	return component.New(o), nil
 }
 
-// readTokens reads a tokens file: one token a line; blank lines and lines
-// starting with # are skipped.
-func readTokens(path string) ([]string, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("api_tokens_file: %w", err)
+// tokens is the token store of api_tokens_file, loaded once (it re-reads
+// the file when it changes); nil when the key is empty.
+func (a *app) tokens() (*auth.Tokens, error) {
+	if a.cfg.APITokensFile == "" {
+		return nil, nil
 	}
-	var tokens []string
-	for line := range strings.Lines(string(b)) {
-		if t := strings.TrimSpace(line); t != "" && !strings.HasPrefix(t, "#") {
-			tokens = append(tokens, t)
+	if a.toks == nil {
+		t, err := auth.Load(a.cfg.APITokensFile)
+		if err != nil {
+			return nil, usageError{fmt.Errorf("api_tokens_file: %w", err)}
 		}
+		a.toks = t
 	}
-	if len(tokens) == 0 {
-		return nil, fmt.Errorf("api_tokens_file %s: no token in it", path)
-	}
-	return tokens, nil
+	return a.toks, nil
 }
 
 // kafkaReady makes r's /readyz depend on the configured brokers.

@@ -15,10 +15,9 @@ import (
 	"github.com/brooksdata/brooks/internal/cass"
 	"github.com/brooksdata/brooks/internal/component"
 	"github.com/brooksdata/brooks/query"
-	"github.com/brooksdata/brooks/shadow/auth"
-	"github.com/brooksdata/brooks/shadow/compare"
 	"github.com/brooksdata/brooks/shadow/cutover"
 	"github.com/brooksdata/brooks/shadow/evidence"
+	"github.com/brooksdata/brooks/shadow/matrix"
 )
 
 // cutoverFlags are the settings every `brooks cutover` subcommand shares:
@@ -64,17 +63,13 @@ func (f *cutoverFlags) controller(a *app, reg func(*cutover.Options)) (*cutover.
 	store := cutover.NewStore(session, a.cfg.Keyspace)
 	gates := &cutover.Gates{Options: f.gates,
 		Evidence: cutover.EvidenceSummaries{Reader: evidence.NewStore(session, a.cfg.Keyspace, evidence.Options{}),
-			Options: evidence.SummaryOptions{Shapes: compare.MatrixIDs()}},
+			Options: evidence.SummaryOptions{Shapes: matrix.SyntheticIDs()}},
 		Audit:   cutover.Certificates{Session: session, Keyspace: a.cfg.Keyspace},
 		Nextgen: query.NewClient(f.nextgenURL),
 	}
 	if f.metricsURL != "" {
 		fr := cutover.URLFreshness{URL: f.metricsURL}
-		if a.cfg.APITokensFile != "" {
-			if toks, err := readTokens(a.cfg.APITokensFile); err == nil {
-				fr.Token = toks[0]
-			}
-		}
+		fr.Token = os.Getenv(EnvAPIToken) // nextgen's /metrics needs an admin token when it has api_tokens_file
 		gates.Freshness = fr
 	}
 	o := f.ctl
@@ -245,20 +240,20 @@ func newCutoverCmd(a *app) *cobra.Command {
 
 // newCutoverRunCmd is `brooks cutover run`: the controller (automatic
 // rollback of live customers) and the admin HTTP API on a component
-// runner, behind the proxy's admin tokens.
+// runner, behind the admin tokens of api_tokens_file.
 func newCutoverRunCmd(a *app, f *cutoverFlags) *cobra.Command {
-	var addr, tokensFile string
+	var addr string
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "The cutover controller: rolls back live customers whose evidence crosses a limit; admin API GET/POST /v1/cutover/customers/...",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if tokensFile == "" {
-				tokensFile = (&proxyFiles{}).tokensFile(a)
-			}
-			tokens, err := auth.Load(tokensFile)
+			tokens, err := a.tokens() // the runner asks an admin token of every /v1/cutover route
 			if err != nil {
-				return usageError{fmt.Errorf("--tokens-file: %w", err)}
+				return err
+			}
+			if tokens == nil {
+				return usageError{errors.New("the cutover API changes who serves customers: give it api_tokens_file (--api-tokens-file; make an admin token with `brooks token new --admin`)")}
 			}
 			r, err := a.runner("cutover", "cutover_http", addr)
 			if err != nil {
@@ -270,7 +265,7 @@ func newCutoverRunCmd(a *app, f *cutoverFlags) *cobra.Command {
 			}
 			r.OnStop(component.Ledger, "cutover store", func() error { closeFn(); return nil })
 			for pattern, h := range cutover.Handlers(c) {
-				r.Handle(pattern, tokens.Require(true, h))
+				r.Handle(pattern, h)
 			}
 			r.Go(component.Work, "cutover controller", c.Run)
 			return r.Run(cmd.Context())
@@ -279,7 +274,6 @@ func newCutoverRunCmd(a *app, f *cutoverFlags) *cobra.Command {
 	fl := cmd.Flags()
 	o := &f.ctl
 	fl.StringVar(&addr, "http-addr", "127.0.0.1:8093", "listen address for /v1/cutover/*, /metrics, /healthz, /readyz")
-	fl.StringVar(&tokensFile, "tokens-file", "", "bearer tokens file (admin tokens call the API; default STATE_DIR/proxy/tokens.yaml, the proxy's)")
 	fl.DurationVar(&o.Interval, "interval", o.Interval, "how often live customers are judged")
 	fl.DurationVar(&o.RollbackWindow, "rollback-window", o.RollbackWindow, "sliding window of evidence judged (never before the customer went live)")
 	fl.Float64Var(&o.MaxMismatchRate, "max-mismatch-rate", o.MaxMismatchRate, "share of settled comparisons mismatching that rolls a live customer back")

@@ -139,16 +139,8 @@ func addTruth(ctx context.Context, a *app, cs *pixel.Customers, hours ledger.Hou
 	if err != nil {
 		return nil, err
 	}
-	legacyCounts := func(line []byte) bool {
-		e, err := pixel.Unmarshal(line)
-		if err != nil {
-			return false
-		}
-		_, reason := legacy.ClassifyEvent(cs, &e)
-		return reason == ""
-	}
 	truth, err := archive.Truth(ctx, sink, customer, from, to, lookback,
-		map[string]archive.Subset{ledger.StageTruth: nil, ledger.StageTruthLegacy: legacyCounts})
+		map[string]archive.Subset{ledger.StageTruth: nil, ledger.StageTruthLegacy: legacy.Counts(cs)})
 	if err != nil {
 		return nil, fmt.Errorf("truth from the archive %s: %w (run bin/brooks archive verify)", root, err)
 	}

@@ -85,13 +85,14 @@ func TestLedgerShowsLegacyDoubleCounts(t *testing.T) {
 	t.Cleanup(func() { cleanupLegacy(t, cfg.RedisAddr, cfg.MongoURI, prefix, db); lstore.Close(context.Background()) })
 	lo := legacy.DefaultIngestOptions()
 	lo.Brokers, lo.Topic, lo.Group, lo.Customers = cfg.KafkaBrokers, p.Cfg.Topic, testenv.Name("ledgere2e-legacy"), customers
-	lo.FlushInterval, lo.Ledger = 200*time.Millisecond, ledger.NewAccumulator()
+	legacyAcc := ledger.NewAccumulator()
+	lo.FlushInterval, lo.Ledger = 200*time.Millisecond, legacyAcc
 	in, err := legacy.NewIngester(lstore, lo)
 	if err != nil {
 		t.Fatal(err)
 	}
 	run("legacy ingest", in.Run)
-	for stage, acc := range map[string]*ledger.Accumulator{ledger.StageLegacy: lo.Ledger, ledger.StageCollector: p.Ledger} {
+	for stage, acc := range map[string]*ledger.Accumulator{ledger.StageLegacy: legacyAcc, ledger.StageCollector: p.Ledger} {
 		rec := &ledger.Recorder{Acc: acc, Store: store, Stage: stage, Writer: ledger.WriterID(stage), Interval: 200 * time.Millisecond}
 		run(stage+" ledger", rec.Run)
 	}

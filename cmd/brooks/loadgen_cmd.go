@@ -140,7 +140,7 @@ Exit code: 0 equal, 1 a difference, 2 usage error, 3 nothing to check.`,
 			if err != nil {
 				return usageError{err}
 			}
-			m, err := loadgen.Check(cmd.Context(), query.NewClient(api), lines, cs)
+			m, err := loadgen.Check(cmd.Context(), query.NewClient(api, clientOptions()...), lines, cs)
 			if err != nil {
 				return err
 			}

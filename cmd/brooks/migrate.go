@@ -49,6 +49,7 @@ func migrations() []migration {
 			defer s.Close()
 			return ledger.Migrate(ctx, s, a.cfg.Keyspace)
 		}, snapshotKeyspace},
+		{"cassandra audit tables (certificates, rebuild checkpoints, worker results)", auditMigrate, snapshotKeyspace},
 		{"nextgen cassandra raw events and elasticsearch templates", func(ctx context.Context, a *app) error {
 			return nextgenMigrate(ctx, a)
 		}, func(ctx context.Context, a *app) string { return snapshotKeyspace(ctx, a) + snapshotTemplates(ctx, a) }},

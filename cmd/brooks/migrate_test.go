@@ -44,8 +44,13 @@ func TestMigrateSaysUpToDate(t *testing.T) {
 		}
 	})
 	code, out, errs := runCapture(t, "migrate")
-	if code != 0 || !strings.Contains(out, "migrate: changed kafka raw-pixel topic; cassandra ledger table; nextgen") {
+	if code != 0 || !strings.HasPrefix(out, "migrate: changed ") {
 		t.Fatalf("first migrate: exit %d\n%s\n%s", code, out, errs)
+	}
+	for _, m := range migrations() {
+		if !strings.Contains(out, m.name) {
+			t.Errorf("first migrate of fresh names did not change %q:\n%s", m.name, out)
+		}
 	}
 	code, out, errs = runCapture(t, "migrate")
 	if code != 0 || strings.TrimSpace(out) != "migrate: up to date (nothing changed)" {

@@ -1,8 +1,8 @@
 package main
 
 import (
+	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
 	"time"
@@ -13,21 +13,20 @@ import (
 	"github.com/brooksdata/brooks/internal/cass"
 	"github.com/brooksdata/brooks/internal/component"
 	"github.com/brooksdata/brooks/query"
-	"github.com/brooksdata/brooks/shadow/auth"
 	"github.com/brooksdata/brooks/shadow/compare"
 	"github.com/brooksdata/brooks/shadow/cutover"
 	"github.com/brooksdata/brooks/shadow/evidence"
+	"github.com/brooksdata/brooks/shadow/matrix"
 	"github.com/brooksdata/brooks/shadow/proxy"
 )
 
 // proxyFiles are the files `brooks proxy` and `brooks shadow` read.
 type proxyFiles struct {
-	tokens, cutover, rules, states string
-	poll                           time.Duration
+	cutover, rules, states string
+	poll                   time.Duration
 }
 
 func (f *proxyFiles) register(cmd *cobra.Command, a *app) {
-	cmd.PersistentFlags().StringVar(&f.tokens, "tokens-file", "", "bearer tokens file, hashes only (default STATE_DIR/proxy/tokens.yaml)")
 	cmd.PersistentFlags().StringVar(&f.states, "states", "cassandra", "where the cutover states come from: cassandra (brooks cutover, polled) or file (--cutover-file)")
 	cmd.PersistentFlags().DurationVar(&f.poll, "states-poll", cutover.DefaultPoll, "with --states cassandra: how often the states are re-read")
 	cmd.PersistentFlags().StringVar(&f.cutover, "cutover-file", "deploy/local/cutover.yaml", "with --states file: per-customer cutover states (legacy, shadow, live, complete); relative to the Brooks root")
@@ -44,15 +43,8 @@ func (a *app) rooted(path string) string {
 	return filepath.Join(a.cfg.Root, path)
 }
 
-func (f *proxyFiles) tokensFile(a *app) string {
-	if f.tokens != "" {
-		return f.tokens
-	}
-	return filepath.Join(a.cfg.StateDir, "proxy", "tokens.yaml")
-}
-
 // newProxyCmd is `brooks proxy`: the routing proxy with the shadow
-// comparer (shadow/proxy, shadow/compare), and `brooks proxy token new`.
+// comparer (shadow/proxy, shadow/compare); it needs api_tokens_file.
 func newProxyCmd(a *app) *cobra.Command {
 	po := proxy.DefaultOptions()
 	co := compare.DefaultOptions()
@@ -64,7 +56,8 @@ func newProxyCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "proxy",
 		Short: "Routing proxy: serves each customer from its cutover state's system, shadow-compares the other (POST /v1/query)",
-		Example: `  brooks proxy token new --customer acme.example   # prints a token once
+		Example: `  export BROOKS_API_TOKENS_FILE=$BROOKS_STATE/tokens.yaml
+  brooks token new --customer acme.example   # prints a token once
   brooks proxy &
   curl -s -H "Authorization: Bearer $TOKEN" localhost:8090/v1/query -d '{"customer":"acme.example",...}'`,
 		Args: cobra.NoArgs,
@@ -73,9 +66,12 @@ func newProxyCmd(a *app) *cobra.Command {
 			if err != nil {
 				return usageError{err}
 			}
-			tokens, err := auth.Load(files.tokensFile(a))
+			tokens, err := a.tokens() // the runner authenticates with them too
 			if err != nil {
-				return usageError{err}
+				return err
+			}
+			if tokens == nil {
+				return usageError{errors.New("the proxy serves customers' data: give it api_tokens_file (--api-tokens-file; make tokens with `brooks token new`)")}
 			}
 			var states proxy.StateSource
 			switch files.states {
@@ -123,7 +119,7 @@ func newProxyCmd(a *app) *cobra.Command {
 				}
 				r.OnStop(component.Ledger, "evidence store", func() error { session.Close(); return nil })
 				store := evidence.NewStore(session, a.cfg.Keyspace, evidence.Options{TTL: ttl})
-				co.Legacy, co.Nextgen = query.NewClient(po.LegacyURL), query.NewClient(po.NextgenURL)
+				co.Legacy, co.Nextgen = query.NewClient(po.LegacyURL, clientOptions()...), query.NewClient(po.NextgenURL, clientOptions()...)
 				co.States, co.Customers, co.Store = states, customers.IDs(), store
 				co.Rules, co.Tolerances, co.Registerer, co.Logger = rules.Rules, rules.Tolerances, r.Registry(), a.log
 				comparer, err := compare.New(co)
@@ -131,7 +127,7 @@ func newProxyCmd(a *app) *cobra.Command {
 					return usageError{err}
 				}
 				po.Comparer = comparer
-				po.Handlers = evidence.Handlers(store, evidence.SummaryOptions{Shapes: compare.MatrixIDs(), Rules: rules.Rules}, nil)
+				po.Handlers = evidence.Handlers(store, evidence.SummaryOptions{Shapes: matrix.SyntheticIDs(), Rules: rules.Rules}, nil)
 				r.Go(component.Work, "comparer", comparer.Run)
 			}
 			p, err := proxy.New(po)
@@ -156,53 +152,5 @@ func newProxyCmd(a *app) *cobra.Command {
 	f.DurationVar(&co.Pace, "pace", co.Pace, "interval between synthetic matrix queries (negative: none)")
 	f.DurationVar(&co.SettleDelay, "settle", co.SettleDelay, "a bucket is compared once it ended this long ago")
 	f.DurationVar(&ttl, "evidence-ttl", ttl, "how long evidence rows are kept")
-	cmd.AddCommand(newProxyTokenCmd(a, &files))
 	return cmd
-}
-
-func newProxyTokenCmd(a *app, files *proxyFiles) *cobra.Command {
-	cmd := &cobra.Command{Use: "token", Short: "Manage the proxy's bearer tokens"}
-	var customer string
-	var admin bool
-	newCmd := &cobra.Command{
-		Use:   "new",
-		Short: "Make a token (--customer C: reads only C; --admin: everything), print it once and append its hash to the tokens file",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if customer != "" {
-				customers, err := a.customers()
-				if err != nil {
-					return usageError{err}
-				}
-				if _, err := customers.Get(customer); err != nil {
-					return usageError{fmt.Errorf("--customer: %w", err)}
-				}
-			}
-			tok, e, err := auth.NewToken(customer, admin, time.Now())
-			if err != nil {
-				return usageError{fmt.Errorf("give --customer C or --admin: %w", err)}
-			}
-			path := files.tokensFile(a)
-			if err := ensureDir(path); err != nil {
-				return err
-			}
-			if err := auth.Append(path, e); err != nil {
-				return err
-			}
-			a.log.Info("token added", "id", e.ID, "customer", e.Customer, "admin", e.Admin, "file", path)
-			fmt.Fprintln(cmd.OutOrStdout(), tok)
-			return nil
-		},
-	}
-	newCmd.Flags().StringVar(&customer, "customer", "", "the customer the token reads")
-	newCmd.Flags().BoolVar(&admin, "admin", false, "an admin token (every customer, /v1/shadow/*)")
-	cmd.AddCommand(newCmd)
-	return cmd
-}
-
-func ensureDir(file string) error {
-	if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
-		return fmt.Errorf("tokens file folder: %w", err)
-	}
-	return nil
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/brooksdata/brooks/internal/auth"
 	"github.com/brooksdata/brooks/internal/config"
 	"github.com/brooksdata/brooks/internal/obs"
 	"github.com/brooksdata/brooks/pixel"
@@ -20,8 +21,9 @@ var version = "dev"
 
 // app is what every subcommand gets: the loaded configuration and a logger.
 type app struct {
-	cfg config.Config
-	log *slog.Logger
+	cfg  config.Config
+	log  *slog.Logger
+	toks *auth.Tokens // api_tokens_file, once loaded (see tokens)
 }
 
 // customers loads the customer registry named by the configuration.

@@ -8,8 +8,8 @@ import (
 
 	"github.com/brooksdata/brooks/diff"
 	"github.com/brooksdata/brooks/internal/cass"
-	"github.com/brooksdata/brooks/shadow/compare"
 	"github.com/brooksdata/brooks/shadow/evidence"
+	"github.com/brooksdata/brooks/shadow/matrix"
 )
 
 // newShadowCmd is `brooks shadow report`: the shadow comparer's evidence
@@ -46,7 +46,7 @@ func newShadowCmd(a *app) *cobra.Command {
 				return fmt.Errorf("evidence store: %w", err)
 			}
 			defer session.Close()
-			o.Shapes = compare.MatrixIDs()
+			o.Shapes = matrix.SyntheticIDs()
 			s, err := evidence.Summarize(cmd.Context(), evidence.NewStore(session, a.cfg.Keyspace, evidence.Options{}), customer, from, until, o)
 			if err != nil {
 				return err

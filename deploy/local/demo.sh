@@ -32,8 +32,9 @@ components=(
   "legacy-serve|legacy serve|http://127.0.0.1:8081/healthz"
   "nextgen-run|nextgen run|http://127.0.0.1:9184/healthz"
   "nextgen-serve|nextgen serve|http://127.0.0.1:8082/healthz"
-  "proxy|proxy --tokens-file $run/tokens.yaml --settle 1m|http://127.0.0.1:8090/healthz"
-  "cutover|cutover run --tokens-file $run/tokens.yaml|http://127.0.0.1:8093/healthz"
+  "proxy|proxy --api-tokens-file $run/tokens.yaml --settle 1m|http://127.0.0.1:8090/healthz"
+  "cutover|cutover run --api-tokens-file $run/tokens.yaml|http://127.0.0.1:8093/healthz"
+  "dashboards|dashboards --proxy-url http://127.0.0.1:8090|http://127.0.0.1:8088/healthz"
 )
 
 alive() { [[ -s $run/$1.pid ]] && kill -0 "$(<"$run/$1.pid")" 2>/dev/null; }
@@ -55,9 +56,9 @@ wait_healthy() { # name url
 up() {
   "$bin" migrate >"$run/migrate.log" 2>&1 || { cat "$run/migrate.log" >&2; exit 1; }
   local c name args url started=()
-  if has_cmd proxy && [[ ! -s $run/admin.token ]]; then # tokens are shown once: the demo keeps its own
-    (umask 077; "$bin" proxy token new --admin --tokens-file "$run/tokens.yaml" >"$run/admin.token" 2>>"$run/migrate.log")
-    (umask 077; "$bin" proxy token new --customer acme.example --tokens-file "$run/tokens.yaml" >"$run/acme.token" 2>>"$run/migrate.log")
+  if has_cmd token && [[ ! -s $run/admin.token ]]; then # tokens are shown once: the demo keeps its own
+    (umask 077; "$bin" token new --admin --api-tokens-file "$run/tokens.yaml" >"$run/admin.token" 2>>"$run/migrate.log")
+    (umask 077; "$bin" token new --customer acme.example --api-tokens-file "$run/tokens.yaml" >"$run/acme.token" 2>>"$run/migrate.log")
   fi
   for c in "${components[@]}"; do
     IFS='|' read -r name args url <<<"$c"
@@ -127,6 +128,10 @@ EOT
     echo "  shadow report  $bin shadow report --customer acme.example --since 1h"
     echo "  cutover        $bin cutover status | gates --customer acme.example | history --customer globex.example"
     echo "  cutover API    curl -s -H \"Authorization: Bearer \$(cat $run/admin.token)\" http://127.0.0.1:8093/v1/cutover/customers"
+  fi
+  if has_cmd dashboards; then
+    echo "  dashboards     http://127.0.0.1:8088/c/acme.example   sign in with $(<"$run/acme.token")"
+    echo "  console        http://127.0.0.1:8088/console          sign in with $(<"$run/admin.token")"
   fi
   echo "Stop the components with 'make demo-down', the servers with 'make services-down'."
 }

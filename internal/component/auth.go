@@ -1,52 +1,105 @@
 package component
 
 import (
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
-	"strings"
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/brooksdata/brooks/internal/auth"
 )
 
-// Public marks h as a route that needs no authentication: the collector's
-// tracker endpoints, which browsers call without any secret. Every other
-// route but /healthz and /readyz requires a token when Options.Tokens is
-// set.
-func Public(h http.Handler) http.Handler { return publicHandler{h} }
+// Authenticator checks a request's Authorization header value and says
+// who the caller is; *auth.Tokens (the api_tokens_file) is one. Its errors
+// must not repeat the token.
+type Authenticator interface {
+	Authenticate(header string) (auth.Principal, error)
+}
 
-type publicHandler struct{ http.Handler }
+// access is what a route asks of the caller.
+type access int
 
-// guard wraps h with the bearer-token check unless it is Public or the
-// runner has no tokens.
-func (r *Runner) guard(h http.Handler) http.Handler {
-	if _, ok := h.(publicHandler); ok || len(r.opts.Tokens) == 0 {
+const (
+	adminOnly   access = iota // the default: an admin token
+	perCustomer               // any valid token; the handler authorizes
+	public                    // no token
+)
+
+type accessHandler struct {
+	http.Handler
+	access access
+}
+
+// Public marks h as a route that needs no token: the collector's tracker
+// endpoints, which browsers call without any secret.
+func Public(h http.Handler) http.Handler { return accessHandler{h, public} }
+
+// PerCustomer marks h as a route any valid token may call: h serves one
+// customer's data and authorizes itself, with the principal the runner put
+// in the request's context (auth.FromContext, Principal.CanRead; 403
+// through auth.Forbid). The query APIs' POST /v1/query are such routes.
+func PerCustomer(h http.Handler) http.Handler { return accessHandler{h, perCustomer} }
+
+func accessOf(h http.Handler) access {
+	if a, ok := h.(accessHandler); ok {
+		return a.access
+	}
+	return adminOnly
+}
+
+// authMetrics count the requests the runner refused.
+type authMetrics struct{ refused *prometheus.CounterVec }
+
+func newAuthMetrics(reg prometheus.Registerer, subsystem string) *authMetrics {
+	m := &authMetrics{refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "brooks", Subsystem: subsystem, Name: "auth_refused_total",
+		Help: "Requests the runner refused before any handler ran: 401 (no or unknown token) and 403 (a customer token on an admin route), by route.",
+	}, []string{"route", "code"})}
+	reg.MustRegister(m.refused)
+	return m
+}
+
+// guard wraps h with authentication: without Options.Auth every request
+// carries auth.Loopback (the runner serves on loopback only); with it a
+// request needs a valid token (401), an admin one unless h is PerCustomer
+// (403), and carries its principal (auth.FromContext). Public routes pass
+// as they are.
+func (r *Runner) guard(pattern string, h http.Handler) http.Handler {
+	acc := accessOf(h)
+	if a, ok := h.(accessHandler); ok {
+		h = a.Handler
+	}
+	if acc == public {
 		return h
 	}
+	if r.opts.Auth == nil {
+		return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			h.ServeHTTP(w, req.WithContext(auth.NewContext(req.Context(), auth.Loopback)))
+		})
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		if !r.authorized(req) {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="brooks"`)
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusUnauthorized)
-			fmt.Fprintln(w, `{"error":{"code":"unauthorized","message":"send Authorization: Bearer <token> (a token of the component's api_tokens_file)"}}`)
+		p, err := r.opts.Auth.Authenticate(req.Header.Get("Authorization"))
+		switch {
+		case err != nil:
+			r.refuse(pattern, http.StatusUnauthorized)
+			r.log.Debug("request refused", "route", pattern, "code", http.StatusUnauthorized, "reason", err, "remote", req.RemoteAddr)
+			auth.Unauthorized(w, err)
+			return
+		case acc == adminOnly && !p.Admin:
+			r.refuse(pattern, http.StatusForbidden)
+			r.log.Debug("request refused", "route", pattern, "code", http.StatusForbidden, "token_id", p.ID, "remote", req.RemoteAddr)
+			auth.NeedAdmin(w, p)
 			return
 		}
-		h.ServeHTTP(w, req)
+		h.ServeHTTP(w, req.WithContext(auth.NewContext(req.Context(), p)))
 	})
 }
 
-// authorized reports whether req carries one of the tokens, compared in
-// constant time.
-func (r *Runner) authorized(req *http.Request) bool {
-	got, ok := strings.CutPrefix(req.Header.Get("Authorization"), "Bearer ")
-	if !ok || got == "" {
-		return false
-	}
-	match := 0
-	for _, t := range r.opts.Tokens {
-		match |= subtle.ConstantTimeCompare([]byte(got), []byte(t))
-	}
-	return match == 1
+func (r *Runner) refuse(pattern string, code int) {
+	r.authm.refused.WithLabelValues(pattern, strconv.Itoa(code)).Inc()
 }
 
 // ErrUnauthenticated is returned by Run for a runner without tokens asked
@@ -56,12 +109,12 @@ var ErrUnauthenticated = errors.New("refusing to serve without authentication")
 // checkExposure refuses to serve without tokens on anything but loopback:
 // endpoints are open only where nobody else can reach them.
 func (r *Runner) checkExposure(ln net.Listener) error {
-	if len(r.opts.Tokens) > 0 {
+	if r.opts.Auth != nil {
 		return nil
 	}
 	addr, ok := ln.Addr().(*net.TCPAddr)
 	if ok && addr.IP.IsLoopback() {
-		r.log.Warn("HTTP endpoints are not authenticated (no API tokens); serving on loopback only", "addr", addr.String())
+		r.log.Warn("HTTP endpoints are not authenticated (no api_tokens_file); serving on loopback only", "addr", addr.String())
 		return nil
 	}
 	return fmt.Errorf("%w on %s: set api_tokens_file, or listen on 127.0.0.1", ErrUnauthenticated, ln.Addr())

@@ -11,11 +11,17 @@
 //	GET /readyz    200 "ready" when every ready check passes; 503 naming the
 //	               failing ones, and 503 "shutting down" once shutdown began
 //
-// plus the component's own routes. With Options.Tokens set, every route
-// but /healthz, /readyz and those marked Public (the collector's tracker
-// endpoints: browsers hold no secret) requires "Authorization: Bearer
-// <token>" and answers 401 without it; without tokens the runner refuses
-// to listen anywhere but loopback (ErrUnauthenticated).
+// plus the component's own routes. With Options.Auth (the hashed tokens of
+// api_tokens_file, package internal/auth) the runner authenticates every
+// route but /healthz, /readyz and those marked Public (the collector's
+// tracker endpoints: browsers hold no secret): no or an unknown token
+// answers 401 with WWW-Authenticate: Bearer. A route needs an admin token
+// (403 for a customer's) unless it is marked PerCustomer: then any valid
+// token passes and the handler authorizes, reading the principal the
+// runner put in the request's context (auth.FromContext; a customer token
+// reads only its customer). /metrics needs admin. Without Options.Auth the
+// runner refuses to listen anywhere but loopback (ErrUnauthenticated),
+// warns, and gives every request the auth.Loopback (admin) principal.
 //
 // Every route goes through one
 // status-recording middleware: brooks_<subsystem>_requests_total{route,code}

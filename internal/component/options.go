@@ -18,10 +18,11 @@ type Options struct {
 	Listener net.Listener
 	// Logger gets the runner's and the server's logs; nil discards.
 	Logger *slog.Logger
-	// Tokens are the bearer tokens every route requires except /healthz,
-	// /readyz and Public ones. Without tokens the runner serves on a
+	// Auth authenticates every route except /healthz, /readyz and Public
+	// ones (an *auth.Tokens of the api_tokens_file): routes need an admin
+	// token unless marked PerCustomer. Without it the runner serves on a
 	// loopback address only.
-	Tokens []string
+	Auth Authenticator
 
 	// ShutdownTimeout bounds each step of the shutdown: the intake drain
 	// and each phase's workers.

@@ -63,6 +63,7 @@ type Runner struct {
 	mux     *http.ServeMux
 	handler http.Handler
 	checks  *readiness
+	authm   *authMetrics
 	workers []worker
 
 	stopping atomic.Bool
@@ -77,8 +78,9 @@ func New(o Options) *Runner {
 	r := &Runner{opts: o, log: obs.OrDiscard(o.Logger).With("component", o.Name), reg: obs.NewRegistry(), mux: http.NewServeMux()}
 	r.checks = newReadiness(o.ReadyTimeout, r.stopping.Load)
 	m := newHTTPMetrics(r.reg, o.Subsystem)
+	r.authm = newAuthMetrics(r.reg, o.Subsystem)
 	r.handler = m.instrument(r.mux)
-	r.mux.Handle("GET /metrics", r.guard(obs.MetricsHandler(r.reg)))
+	r.mux.Handle("GET /metrics", r.guard("GET /metrics", obs.MetricsHandler(r.reg)))
 	r.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	r.mux.Handle("GET /readyz", r.checks)
 	return r
@@ -95,15 +97,16 @@ func (r *Runner) Logger() *slog.Logger { return r.log }
 func (r *Runner) Handler() http.Handler { return r.handler }
 
 // Handle serves h on pattern (http.ServeMux syntax). The route is named
-// by the pattern in the request metrics.
-func (r *Runner) Handle(pattern string, h http.Handler) { r.mux.Handle(pattern, r.guard(h)) }
+// by the pattern in the request metrics. With Options.Auth it needs an
+// admin token unless h is PerCustomer or Public.
+func (r *Runner) Handle(pattern string, h http.Handler) { r.mux.Handle(pattern, r.guard(pattern, h)) }
 
 // HandleIntake serves h on pattern as intake: once shutdown begins, new
 // requests get 503 with Retry-After (a tracker retries elsewhere or
 // later) and shutdown waits for the requests already in flight before it
 // stops any worker.
 func (r *Runner) HandleIntake(pattern string, h http.Handler) {
-	inner := r.guard(h)
+	inner := r.guard(pattern, h)
 	var wrapped http.Handler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		r.intake.enter()
 		defer r.intake.leave()

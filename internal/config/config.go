@@ -47,7 +47,7 @@ type Config struct {
 	LogLevel        string        `yaml:"log_level" help:"log level: debug, info, warn, error"`
 	LogFormat       string        `yaml:"log_format" help:"log format: text or json"`
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout" help:"how long a component may take to flush on SIGTERM"`
-	APITokensFile   string        `yaml:"api_tokens_file" help:"file of bearer tokens, one a line, that every HTTP endpoint but /healthz, /readyz and the tracker endpoints requires (empty: endpoints are open, on loopback only)"`
+	APITokensFile   string        `yaml:"api_tokens_file" help:"bearer tokens file, SHA-256 hashes only (internal/auth; add with brooks token new): every HTTP endpoint but /healthz, /readyz and the tracker endpoints requires a token, admin unless the route serves per customer; relative to the Brooks root (empty: endpoints are open, on loopback only; brooks proxy needs it)"`
 
 	// Root is the Brooks root relative paths were resolved against (see
 	// FindRoot); "" when every path was absolute.

@@ -68,10 +68,10 @@ func rootAbove(dir string) (string, bool) {
 	}
 }
 
-// resolvePaths makes the relative state, customers_file and archive_dir
-// absolute against FindRoot; it needs a root only when one is relative.
+// resolvePaths makes the relative state, customers_file, archive_dir and
+// api_tokens_file absolute against FindRoot; it needs a root only when one is relative.
 func (c *Config) resolvePaths() error {
-	paths := []*string{&c.StateDir, &c.CustomersFile, &c.ArchiveDir}
+	paths := []*string{&c.StateDir, &c.CustomersFile, &c.ArchiveDir, &c.APITokensFile}
 	relative := false
 	for _, p := range paths {
 		relative = relative || (*p != "" && !filepath.IsAbs(*p))

@@ -38,6 +38,10 @@ func unavailable(err error) error {
 func (s *Server) raw(w http.ResponseWriter, r *http.Request) {
 	p := r.URL.Query()
 	req := queryengine.RawRequest{Customer: p.Get("customer"), Type: p.Get("type"), URL: p.Get("url"), Limit: s.opts.DefaultRawLimit}
+	if err := query.Authorize(r.Context(), req.Customer); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	if h := p.Get("hour"); h != "" {
 		t, err := time.Parse(time.RFC3339, h)
 		if err != nil {

@@ -25,6 +25,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/brooksdata/brooks/internal/component"
 	"github.com/brooksdata/brooks/internal/obs"
 	"github.com/brooksdata/brooks/nextgen/queryengine"
 	"github.com/brooksdata/brooks/query"
@@ -89,10 +90,11 @@ func New(eng *queryengine.Engine, o Options) (*Server, error) {
 	return s, nil
 }
 
-// Mount adds /v1/query and /v1/raw to m.
+// Mount adds /v1/query and /v1/raw to m: any valid token may call them,
+// and each answers only customers the token may read (query.Authorize).
 func (s *Server) Mount(m Mux) {
-	m.Handle(query.PathQuery, s.query)
-	m.Handle("GET "+PathRaw, http.HandlerFunc(s.raw))
+	m.Handle(query.PathQuery, component.PerCustomer(s.query))
+	m.Handle("GET "+PathRaw, component.PerCustomer(http.HandlerFunc(s.raw)))
 	m.Handle(PathRaw, s.methodNotAllowed(http.MethodGet))
 }
 

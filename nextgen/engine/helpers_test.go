@@ -352,6 +352,20 @@ func checkLedger(t *testing.T, e *env, collector *ledger.Accumulator, from, to t
 					t.Errorf("ledger %s %s %s: %+v, collector %+v", stage, c, h.Format(time.RFC3339), got, w)
 				}
 			}
+			if w.Count > 0 {
+				if hours[h] == nil {
+					hours[h] = map[string]ledger.Tally{}
+				}
+				hours[h][ledger.StageCollector] = w
+			}
+		}
+		// The engine's zero-count rows (hours and customers around its
+		// records) must not read as findings.
+		r := ledger.Compare(c, hours, from, to, to.Add(24*time.Hour), 0)
+		for _, hr := range r.Hours {
+			for _, f := range hr.Findings {
+				t.Errorf("ledger.Compare %s %s: %s", c, hr.Hour.Format(time.RFC3339), f.Message)
+			}
 		}
 	}
 	return n

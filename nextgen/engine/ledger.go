@@ -32,7 +32,10 @@ type ledgerRec struct {
 // crash or a lost commit) rewrites them again instead of adding to them.
 // Rows are written for every customer and every hour around the records,
 // zero where none, so a replay that ends earlier than the crashed owner's
-// last write also clears the rows that write had for later records.
+// last write also clears the rows that write had for later records. The
+// comparison (ledger.CompareWith) reads them as what they are: an hour
+// where no stage has an event is left out, and a zero row in an hour where
+// other stages have events is a shortfall like any other.
 type partitionLedger struct {
 	w      ledger.Writer
 	writer string

@@ -44,6 +44,7 @@ import (
 	"github.com/brooksdata/brooks/query"
 	"github.com/brooksdata/brooks/shadow/cutover"
 	"github.com/brooksdata/brooks/shadow/evidence"
+	"github.com/brooksdata/brooks/shadow/matrix"
 )
 
 // Asker answers queries: a query.Client of legacy or nextgen.
@@ -128,7 +129,7 @@ type Comparer struct {
 	queue   chan Job
 	delayed *delayedQueue
 	cov     *coverage
-	matrix  []Shape
+	matrix  []matrix.Shape
 
 	mu      sync.Mutex
 	stopped bool
@@ -189,8 +190,8 @@ func New(o Options) (*Comparer, error) {
 		o.StoreRetries = d.StoreRetries
 	}
 	c := &Comparer{opts: o, log: obs.OrDiscard(o.Logger), m: newMetrics(o.Registerer), queue: make(chan Job, o.QueueSize),
-		delayed: newDelayedQueue(o.MaxDelayed), matrix: Matrix()}
-	c.cov = newCoverage(MatrixIDs(), o.CoverageWindow)
+		delayed: newDelayedQueue(o.MaxDelayed), matrix: matrix.Synthetic()}
+	c.cov = newCoverage(matrix.SyntheticIDs(), o.CoverageWindow)
 	return c, nil
 }
 

@@ -44,7 +44,7 @@ func (c *Comparer) runMatrix(ctx context.Context) {
 		shape := c.matrix[next[cust]%len(c.matrix)]
 		next[cust]++
 		c.m.synthetic.WithLabelValues(cust).Inc()
-		c.enqueue(Job{Query: shape.Query(cust, c.opts.Now()), ServedBy: served[cust], Source: SourceMatrix, Shape: shape.ID, At: c.opts.Now()})
+		c.enqueue(Job{Query: shape.At(cust, c.opts.Now()), ServedBy: served[cust], Source: SourceMatrix, Shape: shape.ID, At: c.opts.Now()})
 	}
 }
 

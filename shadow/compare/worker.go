@@ -17,6 +17,7 @@ import (
 	"github.com/brooksdata/brooks/diff"
 	"github.com/brooksdata/brooks/query"
 	"github.com/brooksdata/brooks/shadow/evidence"
+	"github.com/brooksdata/brooks/shadow/matrix"
 )
 
 // enumerateCap is how many mismatching cells a comparison lists for open
@@ -30,7 +31,7 @@ func (c *Comparer) compare(ctx context.Context, j Job) {
 	start := time.Now()
 	shape := j.Shape
 	if shape == "" {
-		shape = ShapeID(q)
+		shape = matrix.ID(q)
 	}
 	served := j.ServedBy
 	if served != Legacy && served != Nextgen {

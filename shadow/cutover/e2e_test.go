@@ -18,12 +18,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/brooksdata/brooks/diff"
+	"github.com/brooksdata/brooks/internal/auth"
+	"github.com/brooksdata/brooks/internal/component"
 	"github.com/brooksdata/brooks/internal/testkit/testenv"
 	"github.com/brooksdata/brooks/loadgen"
-	"github.com/brooksdata/brooks/shadow/auth"
 	"github.com/brooksdata/brooks/shadow/compare"
 	"github.com/brooksdata/brooks/shadow/cutover"
 	"github.com/brooksdata/brooks/shadow/evidence"
+	"github.com/brooksdata/brooks/shadow/matrix"
 	"github.com/brooksdata/brooks/shadow/proxy"
 )
 
@@ -137,7 +139,7 @@ func TestCutoverEndToEnd(t *testing.T) {
 
 	gates := &cutover.Gates{Options: cutover.GateOptions{SettleWindow: 5 * time.Minute, DataLookback: 24 * time.Hour, AuditDays: 1,
 		EvidenceWindow: time.Hour, MinMatchRate: 0.999, MinSettled: 20, MinCoverage: 0.95, MaxFreshnessP99: time.Minute, LiveFor: time.Hour},
-		Evidence: cutover.EvidenceSummaries{Reader: ev, Options: evidence.SummaryOptions{Shapes: compare.MatrixIDs()}},
+		Evidence: cutover.EvidenceSummaries{Reader: ev, Options: evidence.SummaryOptions{Shapes: matrix.SyntheticIDs()}},
 		Audit:    cutover.Certificates{Session: sess, Keyspace: ks}, Nextgen: st.nextgen, Freshness: cutover.GathererFreshness{Gatherer: st.engineReg},
 		// The traffic is minutes old: the gates' clock runs 10 minutes
 		// ahead so that it is older than the 5-minute settle window.
@@ -349,7 +351,7 @@ func TestCutoverEndToEnd(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			cmd := exec.Command(bin, "proxy", "--tokens-file", tokensFile, "--legacy-url", st.legacyURL, "--nextgen-url", st.nextgenURL,
+			cmd := exec.Command(bin, "proxy", "--api-tokens-file", tokensFile, "--legacy-url", st.legacyURL, "--nextgen-url", st.nextgenURL,
 				"--compare=false", "--states", "cassandra", "--keyspace", ks, "--http-addr", "127.0.0.1:0")
 			cmd.Dir, cmd.Stdout, cmd.Stderr = testenv.RepoRoot(t), logf, logf
 			if err := cmd.Start(); err != nil {
@@ -465,12 +467,14 @@ func logAddr(t *testing.T, logPath string) string {
 	return ""
 }
 
+// apiMux serves the admin API as brooks cutover run does: on a component
+// runner that asks an admin token of every route.
 func apiMux(tokens *auth.Tokens, c *cutover.Controller) http.Handler {
-	mux := http.NewServeMux()
+	r := component.New(component.Options{Name: "cutover", Auth: tokens})
 	for pattern, h := range cutover.Handlers(c) {
-		mux.Handle(pattern, tokens.Require(true, h))
+		r.Handle(pattern, h)
 	}
-	return mux
+	return r.Handler()
 }
 
 func call(t *testing.T, method, url, token, body string) (int, string) {

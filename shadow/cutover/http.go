@@ -7,8 +7,8 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/brooksdata/brooks/internal/auth"
 	"github.com/brooksdata/brooks/query"
-	"github.com/brooksdata/brooks/shadow/auth"
 )
 
 // PathCustomers is the root of the admin API.
@@ -38,8 +38,8 @@ type MoveAnswer struct {
 	Gates   []Gate             `json:"gates,omitempty"`
 }
 
-// Handlers is the admin HTTP API over c, to be wrapped with an admin token
-// check (auth.Tokens.Require(true, h)) by whoever mounts it:
+// Handlers is the admin HTTP API over c, to be mounted behind an admin
+// token check (a component runner with tokens asks one of every route):
 //
 //	GET  /v1/cutover/customers                 every customer's state
 //	GET  /v1/cutover/customers/{c}             one customer's state

@@ -44,7 +44,8 @@ func ParseSince(s string, now time.Time) (time.Time, error) {
 //	GET /v1/shadow/summary?customer=C&since=24h     the Summary (JSON)
 //	GET /v1/shadow/mismatches?customer=C[&all=true] open (or all) mismatches
 //
-// They need an admin token; the proxy wraps them (auth.Tokens.Require).
+// They need an admin token: the proxy mounts them on its component
+// runner, which requires one for every route not marked otherwise.
 func Handlers(r Reader, o SummaryOptions, now func() time.Time) map[string]http.Handler {
 	if now == nil {
 		now = time.Now

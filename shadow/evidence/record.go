@@ -14,7 +14,7 @@
 //	err := evidence.Migrate(ctx, session, keyspace)
 //	st := evidence.NewStore(session, keyspace, evidence.DefaultOptions())
 //	err = st.Record(ctx, &evidence.Comparison{...})
-//	sum, err := evidence.Summarize(ctx, st, "acme.example", since, until, evidence.SummaryOptions{Shapes: compare.MatrixIDs()})
+//	sum, err := evidence.Summarize(ctx, st, "acme.example", since, until, evidence.SummaryOptions{Shapes: matrix.SyntheticIDs()})
 package evidence
 
 import (
@@ -43,7 +43,7 @@ type Comparison struct {
 	ID       string
 	Customer string
 	At       time.Time
-	// Shape is the query's shape id (compare.ShapeID).
+	// Shape is the query's shape id (matrix.ID).
 	Shape    string
 	Source   string // proxy, matrix, recheck
 	ServedBy string // the system serving the customer

@@ -1,18 +1,23 @@
-// Package matrix lists the standard query shapes on which legacy and
-// nextgen are compared: every metric both systems answer × no group and
-// each of legacy's group-bys × every interval the range allows. It is pure:
-// `bin/brooks compare` asks both query APIs each shape and diffs the
-// answers; the shadow comparer can build its own matrix from the same
-// parts.
+// Package matrix is the one list of query shapes on which legacy and
+// nextgen are compared, and the shape ids evidence is keyed by (ID):
+//
+//   - Standard(from, to): every metric both systems answer × no group and
+//     each of legacy's group-bys × every interval the range allows, over
+//     one fixed range; `bin/brooks compare` asks both query APIs each shape
+//     and diffs the answers;
+//   - Synthetic(): the shadow comparer's matrix, shapes dashboards use over
+//     windows ending now (Shape.At), with top-N shapes.
+//
+// It is pure: no I/O.
 //
 //	for _, s := range matrix.Standard(from, to) {
 //		q := s.Query("acme.example", from, to)
 //		...
 //	}
+//	q := matrix.Synthetic()[0].At("acme.example", time.Now())
 package matrix
 
 import (
-	"strings"
 	"time"
 
 	"github.com/brooksdata/brooks/query"
@@ -27,37 +32,6 @@ var GroupBys = [][]string{
 	{query.DimURL},
 	{query.DimReferrerCategory},
 	{query.DimURL, query.DimReferrerCategory},
-}
-
-// Shape is one query shape: a metric, a grouping and an interval.
-type Shape struct {
-	Metric   string
-	GroupBy  []string
-	Interval string
-}
-
-// Name is a short stable name, like "pageviews by url, referrer_category
-// per 5m" or "visitors total".
-func (s Shape) Name() string {
-	var b strings.Builder
-	b.WriteString(s.Metric)
-	if len(s.GroupBy) > 0 {
-		b.WriteString(" by " + strings.Join(s.GroupBy, ", "))
-	}
-	if s.Interval == query.IntervalTotal {
-		b.WriteString(" total")
-	} else {
-		b.WriteString(" per " + s.Interval)
-	}
-	return b.String()
-}
-
-// Query is the shape's query for customer over [from, to).
-func (s Shape) Query(customer string, from, to time.Time) *query.Query {
-	return &query.Query{
-		Customer: customer, Metrics: []string{s.Metric}, GroupBy: s.GroupBy,
-		From: from.UTC(), To: to.UTC(), Interval: s.Interval,
-	}
 }
 
 // Intervals returns the intervals a range allows: 5m and 1d when from and
@@ -80,7 +54,9 @@ func Standard(from, to time.Time) []Shape {
 	for _, m := range Metrics {
 		for _, g := range GroupBys {
 			for _, iv := range Intervals(from, to) {
-				out = append(out, Shape{Metric: m, GroupBy: g, Interval: iv})
+				s := Shape{Metrics: []string{m}, GroupBy: g, Interval: iv}
+				s.ID = ID(s.Query("", from, to))
+				out = append(out, s)
 			}
 		}
 	}

@@ -39,7 +39,7 @@ func TestStandard(t *testing.T) {
 			}
 		})
 	}
-	if got := (Shape{Metric: "pageviews", GroupBy: []string{"url", "referrer_category"}, Interval: "5m"}).Name(); got != "pageviews by url, referrer_category per 5m" {
+	if got := (Shape{Metrics: []string{"pageviews"}, GroupBy: []string{"url", "referrer_category"}, Interval: "5m"}).Name(); got != "pageviews by url, referrer_category per 5m" {
 		t.Errorf("Name = %q", got)
 	}
 }

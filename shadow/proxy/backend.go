@@ -38,14 +38,19 @@ func (r *reply) failed() bool { return r.failKind != "" }
 // maxAnswerBytes caps an answer body read from a backend.
 const maxAnswerBytes = 256 << 20
 
-// query posts body to the backend's /v1/query.
-func (b *backend) query(ctx context.Context, body []byte) *reply {
+// query posts body to the backend's /v1/query with the caller's
+// Authorization header (the backends authenticate with the same tokens
+// file when they have one).
+func (b *backend) query(ctx context.Context, body []byte, authorization string) *reply {
 	start := time.Now()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, b.base+"/v1/query", bytes.NewReader(body))
 	if err != nil {
 		return &reply{failKind: "network", err: err}
 	}
 	req.Header.Set("Content-Type", "application/json")
+	if authorization != "" {
+		req.Header.Set("Authorization", authorization)
+	}
 	resp, err := b.http.Do(req)
 	if err != nil {
 		return &reply{failKind: failKind(err), err: fmt.Errorf("%s: %w", b.name, err), elapsed: time.Since(start)}

@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/brooksdata/brooks/internal/auth"
 	"github.com/brooksdata/brooks/internal/cass"
 	"github.com/brooksdata/brooks/internal/testkit/testenv"
-	"github.com/brooksdata/brooks/shadow/auth"
 	"github.com/brooksdata/brooks/shadow/evidence"
 )
 

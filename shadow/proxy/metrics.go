@@ -12,7 +12,6 @@ type metrics struct {
 	fallbacks      *prometheus.CounterVec
 	fallbackFailed *prometheus.CounterVec
 	forbidden      prometheus.Counter
-	refused        *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -37,12 +36,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			[]string{"customer", "from", "to"}),
 		forbidden: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "forbidden_total",
 			Help: "Queries refused with 403: a customer token asking for another customer."}),
-		refused: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "auth_refused_total",
-			Help: "Requests refused by authentication (401: no or unknown token) or authorisation (403), by endpoint."},
-			[]string{"endpoint", "code"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.requests, m.requestSeconds, m.backendSeconds, m.backendErrors, m.fallbacks, m.fallbackFailed, m.forbidden, m.refused)
+		reg.MustRegister(m.requests, m.requestSeconds, m.backendSeconds, m.backendErrors, m.fallbacks, m.fallbackFailed, m.forbidden)
 	}
 	return m
 }

@@ -17,8 +17,9 @@
 // legacy's 422) is returned as it is. Comparisons go to a bounded queue
 // (see package compare) and never delay or fail the served answer.
 //
-// Every request needs a bearer token (package auth): a customer's read
-// token reads only that customer (403 otherwise), admin tokens read all.
+// Every request needs a bearer token (package internal/auth, checked by
+// the component runner): a customer's read token reads only that customer
+// (403 otherwise), admin tokens read all and the /v1/shadow/* endpoints.
 //
 // Usage:
 //
@@ -35,16 +36,15 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/brooksdata/brooks/internal/auth"
 	"github.com/brooksdata/brooks/internal/component"
 	"github.com/brooksdata/brooks/internal/obs"
 	"github.com/brooksdata/brooks/pixel"
-	"github.com/brooksdata/brooks/shadow/auth"
 	"github.com/brooksdata/brooks/shadow/compare"
 	"github.com/brooksdata/brooks/shadow/cutover"
 )
@@ -76,7 +76,9 @@ type Options struct {
 	LegacyURL, NextgenURL string
 	// States gives each customer's cutover state (required).
 	States StateSource
-	// Tokens authenticates requests (required).
+	// Tokens authenticates requests (required): give the same tokens to
+	// the component runner the proxy is mounted on (Options.Auth); Handler
+	// uses them.
 	Tokens *auth.Tokens
 	// Customers, when set, bounds the customer label of metrics (others
 	// are labelled "unknown").
@@ -148,15 +150,18 @@ func New(o Options) (*Proxy, error) {
 		compare.Legacy:  {name: compare.Legacy, base: strings.TrimSuffix(o.LegacyURL, "/"), http: hc},
 		compare.Nextgen: {name: compare.Nextgen, base: strings.TrimSuffix(o.NextgenURL, "/"), http: hc},
 	}
+	// The runner authenticates (Options.Auth, the same tokens): /v1/query
+	// takes any valid token and serveQuery authorizes the customer; the
+	// extra Handlers need an admin token (the runner's default).
 	p.routes = map[string]http.Handler{
-		"POST /v1/query": p.countRefused("query", o.Tokens.Require(false, http.HandlerFunc(p.serveQuery))),
-		"/v1/query": p.countRefused("query", o.Tokens.Require(false, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		"POST /v1/query": component.PerCustomer(http.HandlerFunc(p.serveQuery)),
+		"/v1/query": component.PerCustomer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Allow", http.MethodPost)
 			writeError(w, http.StatusMethodNotAllowed, "bad_request", "use POST /v1/query")
-		}))),
+		})),
 	}
 	for pattern, h := range o.Handlers {
-		p.routes[pattern] = p.countRefused(pattern, o.Tokens.Require(true, h))
+		p.routes[pattern] = h
 	}
 	return p, nil
 }
@@ -169,7 +174,9 @@ type Mux interface {
 }
 
 // Mount adds POST /v1/query, the extra Handlers and the backends' ready
-// check to m. The routes check their own bearer tokens.
+// check to m. m authenticates: a *component.Runner with Options.Auth (the
+// proxy's Tokens) puts the principal in each request's context, which
+// serveQuery authorizes.
 func (p *Proxy) Mount(m Mux) {
 	for pattern, h := range p.routes {
 		m.Handle(pattern, h)
@@ -180,7 +187,7 @@ func (p *Proxy) Mount(m Mux) {
 // Handler is the proxy's routes on a component runner's handler (with
 // /metrics, /healthz and /readyz), for tests and embedding.
 func (p *Proxy) Handler() http.Handler {
-	r := component.New(component.Options{Name: "proxy", Logger: p.log})
+	r := component.New(component.Options{Name: "proxy", Logger: p.log, Auth: p.opts.Tokens})
 	p.Mount(r)
 	return r.Handler()
 }
@@ -194,27 +201,6 @@ func (p *Proxy) ready(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// countRefused counts the 401 and 403 answers of an endpoint.
-func (p *Proxy) countRefused(endpoint string, h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
-		h.ServeHTTP(sw, r)
-		if sw.code == http.StatusUnauthorized || sw.code == http.StatusForbidden {
-			p.m.refused.WithLabelValues(endpoint, strconv.Itoa(sw.code)).Inc()
-		}
-	})
-}
-
-type statusWriter struct {
-	http.ResponseWriter
-	code int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	w.code = code
-	w.ResponseWriter.WriteHeader(code)
 }
 
 func (p *Proxy) customerLabel(c string) string {

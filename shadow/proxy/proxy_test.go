@@ -14,6 +14,7 @@ import (
 	"github.com/brooksdata/brooks/shadow/compare"
 	"github.com/brooksdata/brooks/shadow/cutover"
 	"github.com/brooksdata/brooks/shadow/evidence"
+	"github.com/brooksdata/brooks/shadow/matrix"
 	"github.com/brooksdata/brooks/shadow/proxy"
 )
 
@@ -248,7 +249,7 @@ func TestFallback(t *testing.T) {
 // never reads another customer's data, nor the evidence.
 func TestAuth(t *testing.T) {
 	store := newEvidence(t)
-	f := newFixture(t, "", "", evidence.Handlers(store, evidence.SummaryOptions{Shapes: compare.MatrixIDs()}, nil))
+	f := newFixture(t, "", "", evidence.Handlers(store, evidence.SummaryOptions{Shapes: matrix.SyntheticIDs()}, nil))
 	endpoints := []struct {
 		name, method, path string
 		body               string
@@ -303,10 +304,18 @@ func TestAuth(t *testing.T) {
 			})
 		}
 	}
-	t.Run("health probes need no token", func(t *testing.T) {
-		for _, p := range []string{"/healthz", "/metrics"} {
-			if status, _, _ := do(t, "GET", f.url+p, "", ""); status != 200 {
-				t.Errorf("%s: %d", p, status)
+	t.Run("liveness needs no token, metrics an admin one", func(t *testing.T) {
+		for _, c := range []struct {
+			path, token string
+			want        int
+		}{
+			{"/healthz", "", 200},
+			{"/metrics", "", 401},
+			{"/metrics", f.toks.read["b.example"], 403},
+			{"/metrics", f.toks.admin, 200},
+		} {
+			if status, _, _ := do(t, "GET", f.url+c.path, c.token, ""); status != c.want {
+				t.Errorf("%s: %d, want %d", c.path, status, c.want)
 			}
 		}
 	})

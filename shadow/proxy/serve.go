@@ -8,8 +8,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/brooksdata/brooks/internal/auth"
 	"github.com/brooksdata/brooks/query"
-	"github.com/brooksdata/brooks/shadow/auth"
 	"github.com/brooksdata/brooks/shadow/compare"
 	"github.com/brooksdata/brooks/shadow/cutover"
 )
@@ -86,7 +86,7 @@ func (p *Proxy) serveQuery(w http.ResponseWriter, r *http.Request) {
 
 // ask sends the query to one system and records its latency and errors.
 func (p *Proxy) ask(r *http.Request, system, cust string, body []byte) *reply {
-	rep := p.backends[system].query(r.Context(), body)
+	rep := p.backends[system].query(r.Context(), body, r.Header.Get("Authorization"))
 	p.m.backendSeconds.WithLabelValues(system, cust).Observe(rep.elapsed.Seconds())
 	if rep.failed() {
 		p.m.backendErrors.WithLabelValues(system, cust, rep.failKind).Inc()

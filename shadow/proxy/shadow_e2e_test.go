@@ -21,6 +21,7 @@ import (
 	"github.com/brooksdata/brooks/shadow/compare"
 	"github.com/brooksdata/brooks/shadow/cutover"
 	"github.com/brooksdata/brooks/shadow/evidence"
+	"github.com/brooksdata/brooks/shadow/matrix"
 	"github.com/brooksdata/brooks/shadow/proxy"
 )
 
@@ -60,7 +61,7 @@ func TestShadowEndToEnd(t *testing.T) {
 	newProxy := func(legacyURL, nextgenURL string, c proxy.Comparer) string {
 		o := proxy.DefaultOptions()
 		o.LegacyURL, o.NextgenURL, o.States, o.Tokens, o.Comparer, o.Customers = legacyURL, nextgenURL, states, toks.tokens, c, st.customers
-		o.Handlers = evidence.Handlers(store, evidence.SummaryOptions{Shapes: compare.MatrixIDs(), Rules: rules.Rules}, nil)
+		o.Handlers = evidence.Handlers(store, evidence.SummaryOptions{Shapes: matrix.SyntheticIDs(), Rules: rules.Rules}, nil)
 		p, err := proxy.New(o)
 		if err != nil {
 			t.Fatal(err)
@@ -110,7 +111,7 @@ func TestShadowEndToEnd(t *testing.T) {
 					t.Errorf("%s: served_by %q", tt.customer, pa.ServedBy)
 				}
 				if d := gocmp.Diff(want, &pa); d != "" {
-					t.Errorf("%s %s: proxy answer differs from %s's own (-direct +proxy):\n%s", tt.customer, compare.ShapeID(q), tt.servedBy, d)
+					t.Errorf("%s %s: proxy answer differs from %s's own (-direct +proxy):\n%s", tt.customer, matrix.ID(q), tt.servedBy, d)
 				}
 			}
 		}
@@ -121,7 +122,7 @@ func TestShadowEndToEnd(t *testing.T) {
 		for comparer.Coverage(shadowCust) < 1 || comparer.Coverage(liveCust) < 1 {
 			if time.Now().After(deadline) {
 				for _, cust := range []string{shadowCust, liveCust} {
-					s, err := evidence.Summarize(testenv.Context(t, time.Minute), store, cust, started.Add(-time.Minute), time.Now().Add(time.Minute), evidence.SummaryOptions{Shapes: compare.MatrixIDs()})
+					s, err := evidence.Summarize(testenv.Context(t, time.Minute), store, cust, started.Add(-time.Minute), time.Now().Add(time.Minute), evidence.SummaryOptions{Shapes: matrix.SyntheticIDs()})
 					if err == nil {
 						var text bytes.Buffer
 						s.Text(&text)
@@ -146,7 +147,7 @@ func TestShadowEndToEnd(t *testing.T) {
 		total := 0
 		for _, cust := range []string{shadowCust, liveCust} {
 			s, err := evidence.Summarize(testenv.Context(t, time.Minute), store, cust, started.Add(-time.Minute), time.Now().Add(time.Minute),
-				evidence.SummaryOptions{Shapes: compare.MatrixIDs(), Rules: rules.Rules})
+				evidence.SummaryOptions{Shapes: matrix.SyntheticIDs(), Rules: rules.Rules})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -164,7 +165,7 @@ func TestShadowEndToEnd(t *testing.T) {
 		}
 		t.Logf("%d comparisons in %s (%.1f/s, paced at one matrix query per %s)", total, elapsed.Round(time.Millisecond), float64(total)/elapsed.Seconds(), co.Pace)
 		if s, err := evidence.Summarize(testenv.Context(t, time.Minute), store, legacyCust, started.Add(-time.Minute), time.Now().Add(time.Minute),
-			evidence.SummaryOptions{Shapes: compare.MatrixIDs()}); err != nil || s.Verdict != evidence.Inconclusive {
+			evidence.SummaryOptions{Shapes: matrix.SyntheticIDs()}); err != nil || s.Verdict != evidence.Inconclusive {
 			t.Errorf("%s without comparisons: %+v, %v; want INCONCLUSIVE, never a pass", legacyCust, s, err)
 		}
 		cs, err := store.Comparisons(testenv.Context(t, time.Minute), legacyCust, started.Add(-time.Minute), time.Now().Add(time.Minute))
@@ -271,7 +272,7 @@ func TestShadowEndToEnd(t *testing.T) {
 			t.Fatal(err)
 		}
 		runUntilCleanup(t, "comparer with a test clock", c3.Run)
-		q := compare.Matrix()[1].Query(shadowCust, time.Now()) // pageviews/site/5m/1h: its last buckets are not settled
+		q := matrix.Synthetic()[1].At(shadowCust, time.Now()) // pageviews/site/5m/1h: its last buckets are not settled
 		if !c3.Offer(compare.Job{Query: q, ServedBy: compare.Legacy}) {
 			t.Fatal("offer refused")
 		}

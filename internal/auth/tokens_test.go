@@ -2,6 +2,7 @@ package auth
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -110,6 +111,9 @@ func TestParseErrors(t *testing.T) {
 		{"both", "tokens:\n  - {id: x, customer: a, admin: true, sha256: " + h + "}", "either customer or admin"},
 		{"twice", "tokens:\n  - {id: x, customer: a, sha256: " + h + "}\n  - {id: y, customer: b, sha256: " + h + "}", "twice"},
 		{"unknown field", "tokens:\n  - {id: x, token: abc, customer: a, sha256: " + h + "}", "token"},
+		{"plaintext tokens, one a line (the old api_tokens_file)", "s3cret-token\nother-token\n", "parse"},
+		{"a token where its hash goes", "tokens:\n  - {id: x, customer: a, sha256: brk_" + strings.Repeat("A", 43) + "}", "sha256"},
+		{"a token where a time goes", "tokens:\n  - {id: x, customer: a, sha256: " + h + ", created: brk_" + strings.Repeat("A", 43) + "}", "not a tokens file"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -117,9 +121,43 @@ func TestParseErrors(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("Parse = %v, want an error containing %q", err, tt.want)
 			}
+			for _, secret := range []string{"s3cret", "brk_", "abc"} {
+				if strings.Contains(err.Error(), secret) {
+					t.Errorf("the error %q repeats a value of the file", err)
+				}
+			}
 		})
 	}
 	if toks, err := Parse(nil); err != nil || toks.Len() != 0 {
 		t.Errorf("empty file: %v, %v", toks, err)
+	}
+}
+
+// BenchmarkAuthenticate is the cost the runner adds to every request: one
+// SHA-256 and a constant-time compare with every stored digest.
+func BenchmarkAuthenticate(b *testing.B) {
+	for _, n := range []int{10, 1000} {
+		b.Run(fmt.Sprintf("%d tokens", n), func(b *testing.B) {
+			var entries []Entry
+			var tok string
+			for i := 0; i < n; i++ {
+				t, e, err := NewToken(fmt.Sprintf("c%d.example", i), false, time.Now())
+				if err != nil {
+					b.Fatal(err)
+				}
+				tok, entries = t, append(entries, e)
+			}
+			toks, err := New(entries...)
+			if err != nil {
+				b.Fatal(err)
+			}
+			header := "Bearer " + tok
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := toks.Authenticate(header); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

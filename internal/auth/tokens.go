@@ -1,34 +1,3 @@
-// Package auth is the bearer-token authentication of Brooks' HTTP surfaces
-// that serve data (the routing proxy and the shadow comparer's evidence
-// endpoints).
-//
-// A token is 32 random bytes, base64url-encoded with the prefix "brk_". The
-// tokens file stores only the SHA-256 of each token, with what it may read:
-//
-//	tokens:
-//	  - id: 5d41402a           # first 8 hex digits of the hash, for people and logs
-//	    customer: acme.example # a read token: only this customer's data
-//	    sha256: 5d41402abc4b2a76b9719d911017c592...
-//	    created: 2026-12-04T03:00:00Z
-//	  - id: 7c211433
-//	    admin: true            # an admin token: every customer, the evidence endpoints
-//	    sha256: 7c211433f02071597741e6ff5a8ea34789abbf43...
-//
-// Why SHA-256 and not bcrypt or argon2: the tokens are generated, never
-// chosen by people, and carry 256 bits of entropy, so there is no dictionary
-// to slow down and a fast hash is as safe as a slow one; a slow hash would
-// add its cost (tens of milliseconds) to every proxied query. Checking a
-// token hashes it once and compares the digest with every stored digest in
-// constant time (crypto/subtle), without stopping at the first match, so
-// the time taken says nothing about which digest, if any, matched.
-//
-// Usage:
-//
-//	toks, err := auth.Load("deploy/local/tokens.yaml")
-//	p, err := toks.Authenticate(r.Header.Get("Authorization")) // ErrUnauthenticated → 401
-//	if !p.CanRead(customer) { ... 403 ... }
-//
-// Tokens are never logged; only the id of the entry that matched is.
 package auth
 
 import (
@@ -42,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -88,7 +58,7 @@ type Tokens struct {
 	digests [][sha256.Size]byte
 
 	// path, when set, is re-read when it changes (checked at most once a
-	// second), so `brooks proxy token new` takes effect without a restart.
+	// second), so `brooks token new` takes effect without a restart.
 	path    string
 	modTime time.Time
 	checked atomic.Int64 // unix nanoseconds of the last check
@@ -96,7 +66,7 @@ type Tokens struct {
 }
 
 // Load reads a tokens file, and re-reads it when it changes. A missing file
-// is an error: a proxy without tokens would refuse every request. A file
+// is an error: a component without tokens would refuse every request. A file
 // that becomes invalid keeps the last good tokens (Err says why).
 func Load(path string) (*Tokens, error) {
 	t := &Tokens{path: path}
@@ -109,7 +79,7 @@ func Load(path string) (*Tokens, error) {
 func (t *Tokens) reload() error {
 	st, err := os.Stat(t.path)
 	if err != nil {
-		return fmt.Errorf("tokens file: %w (create one with `brooks proxy token new`)", err)
+		return fmt.Errorf("tokens file: %w (create one with `brooks token new`)", err)
 	}
 	t.mu.RLock()
 	same := st.ModTime().Equal(t.modTime) && t.digests != nil
@@ -163,9 +133,35 @@ func Parse(data []byte) (*Tokens, error) {
 	dec := yaml.NewDecoder(strings.NewReader(string(data)))
 	dec.KnownFields(true)
 	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) { // io.EOF: an empty file, no tokens
-		return nil, fmt.Errorf("parse: %w", err)
+		return nil, parseError(err)
 	}
 	return New(f.Tokens...)
+}
+
+var yamlLine = regexp.MustCompile(`line \d+`)
+
+// parseError says where a tokens file is wrong without repeating any of
+// its values: a file in the wrong format may hold a plaintext token (the
+// old one-token-a-line file), and YAML errors quote values. Unknown field
+// names are kept.
+func parseError(err error) error {
+	var where []string
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		for _, e := range te.Errors {
+			if strings.Contains(e, " not found in type ") {
+				where = append(where, e) // "line 2: field token not found in type auth.Entry"
+			} else if l := yamlLine.FindString(e); l != "" {
+				where = append(where, l+": a value of the wrong type")
+			}
+		}
+	} else if l := yamlLine.FindString(err.Error()); l != "" {
+		where = append(where, l)
+	}
+	if len(where) == 0 {
+		where = append(where, "a value of the wrong type")
+	}
+	return fmt.Errorf("parse: not a tokens file (%s): want tokens: entries of id, customer or admin: true, sha256 (values are not shown: they could be secrets)", strings.Join(where, "; "))
 }
 
 // New checks entries and indexes them.
@@ -270,7 +266,7 @@ func Append(path string, e Entry) error {
 	if err != nil {
 		return fmt.Errorf("encode tokens: %w", err)
 	}
-	out = append([]byte("# Brooks bearer tokens: SHA-256 hashes only (see shadow/auth). Add with `brooks proxy token new`.\n"), out...)
+	out = append([]byte("# Brooks bearer tokens: SHA-256 hashes only (see internal/auth). Add with `brooks token new`.\n"), out...)
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".tokens-*")
 	if err != nil {
 		return fmt.Errorf("tokens file: %w", err)
