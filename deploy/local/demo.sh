@@ -24,6 +24,24 @@ bin=$root/bin/brooks
 mkdir -p "$run"
 cd "$root"
 
+# The demo's customers: the repository's three, which loadgen sends traffic
+# for, plus umbrella.example, a customer without traffic that the demo moves
+# (forced, with a reason) all the way to complete, so that every cutover
+# state has a customer in it.
+demo_customers() {
+  cp "$root/deploy/local/customers.yaml" "$run/customers.yaml.tmp"
+  cat >>"$run/customers.yaml.tmp" <<'YAML'
+  - id: umbrella.example
+    name: Umbrella Weekly (demo only, no traffic)
+    post_pattern: '^https://umbrella\.example/p/'
+    heartbeat_seconds: 10
+    timezone: Asia/Tokyo
+YAML
+  mv "$run/customers.yaml.tmp" "$run/customers.yaml"
+}
+demo_customers
+export BROOKS_CUSTOMERS_FILE=$run/customers.yaml
+
 # name|subcommand and flags|health URL
 components=(
   "collector|collector --http-addr 127.0.0.1:8080|http://127.0.0.1:8080/readyz"
@@ -90,6 +108,9 @@ up() {
     "$bin" cutover advance --customer acme.example --from legacy --force --reason "demo: shadow" >>"$run/cutover-moves.log" 2>&1 || true
     for st in legacy shadow; do
       "$bin" cutover advance --customer globex.example --from $st --force --reason "demo: live" >>"$run/cutover-moves.log" 2>&1 || true
+    done
+    for st in legacy shadow live; do
+      "$bin" cutover advance --customer umbrella.example --from $st --force --reason "demo: complete (no traffic; shows the last state)" >>"$run/cutover-moves.log" 2>&1 || true
     done
     "$bin" cutover status 2>>"$run/cutover-moves.log" || true
   fi

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 )
 
 // Certificates reads the audit's certificates (package audit/certify,
@@ -90,7 +91,7 @@ func (u URLFreshness) FreshnessP99(ctx context.Context) (time.Duration, error) {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
 		return 0, fmt.Errorf("scrape %s: %s %s", u.URL, resp.Status, strings.TrimSpace(string(b)))
 	}
-	var p expfmt.TextParser
+	p := expfmt.NewTextParser(model.UTF8Validation) // the zero TextParser panics on the first metric name
 	fams, err := p.TextToMetricFamilies(resp.Body)
 	if err != nil {
 		return 0, fmt.Errorf("scrape %s: %w", u.URL, err)
