@@ -154,6 +154,9 @@ func judge(f faults.Fault, reps map[string]*replay.Report) finding {
 					inScope = false
 				}
 			}
+			if f.Kind == faults.StaleAnswer {
+				inScope = true // a frozen answer misses whatever came later
+			}
 			if c != f.Customer || cv.Verdict != want || !inScope {
 				fd.others = append(fd.others, fmt.Sprintf("%s %s %s %v %s: %s", c, cv.Interval, cv.Bucket.Format(time.RFC3339), cv.Key, cv.Metric, cv.Verdict))
 				continue

@@ -1,0 +1,177 @@
+//go:build verify
+
+package faults_test
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/brooksdata/brooks/audit/faults"
+	"github.com/brooksdata/brooks/audit/replay"
+	"github.com/brooksdata/brooks/internal/testkit/testenv"
+	"github.com/brooksdata/brooks/loadgen"
+)
+
+const target = "acme.example"
+
+// row is one line of the fault table.
+type row struct {
+	kind                      faults.Kind
+	system                    string
+	caughtBy, detect, side    string
+	metrics, buckets, comment string
+	caught                    bool
+}
+
+// TestVerify plants every fault kind into each system, one after the
+// other, on a stack fed by loadgen traffic, and checks that the audit
+// replay reports it: the system at fault named alone ("legacy wrong" or
+// "nextgen wrong"), for the planted customer, in the planted buckets, and
+// nothing else. Each fault is undone and the stack replayed clean before
+// the next. The table is logged and written to $BROOKS_VERIFY_TABLE.
+func TestVerify(t *testing.T) {
+	h := newHarness(t, loadgen.Options{Seed: 51, Events: 6000, Visitors: 400})
+	h.waitClean(t, 3*time.Minute)
+	bucket, url := h.busiest(t, target)
+	hour := bucket.Truncate(time.Hour)
+	var rows []row
+	for _, ki := range faults.Kinds {
+		for _, sys := range []string{faults.Legacy, faults.Nextgen} {
+			f := faults.Fault{Kind: ki.Kind, System: sys, Customer: target, From: bucket, To: bucket.Add(5 * time.Minute)}
+			switch ki.Kind {
+			case faults.DropFraction:
+				f.Fraction = 0.3
+			case faults.DropURL:
+				f.URL = url
+			case faults.DropHour:
+				f.From, f.To = hour, hour.Add(time.Hour)
+			}
+			r := row{kind: ki.Kind, system: sys}
+			switch ki.Kind {
+			case faults.StaleAnswer:
+				r = h.verifyStale(t, f)
+			default:
+				r = h.verifyStored(t, f)
+			}
+			t.Logf("%s × %s: caught=%v by %s in %s, side %s, metrics %s, buckets %s %s", r.kind, r.system, r.caught, r.caughtBy, r.detect, r.side, r.metrics, r.buckets, r.comment)
+			rows = append(rows, r)
+		}
+	}
+	table := renderTable(rows)
+	t.Logf("\n%s", table)
+	if p := os.Getenv("BROOKS_VERIFY_TABLE"); p != "" {
+		if err := os.WriteFile(p, []byte(table), 0o644); err != nil {
+			t.Error(err)
+		}
+	}
+	for _, r := range rows {
+		info, _ := faults.Info(r.kind)
+		if !r.caught && info.Cannot[r.system] == "" {
+			t.Errorf("%s × %s planted and not caught: %s", r.kind, r.system, r.comment)
+		}
+	}
+}
+
+// verifyStored plants f in the stores, replays until the fault shows (or
+// a settle window passes), judges the findings, undoes f and waits clean.
+func (h *harness) verifyStored(t *testing.T, f faults.Fault) row {
+	t.Helper()
+	r := row{kind: f.Kind, system: f.System}
+	p, err := h.planter.Plant(testenv.Context(t, 2*time.Minute), f)
+	if errors.Is(err, faults.ErrNotPlantable) {
+		r.caughtBy, r.detect, r.side, r.metrics, r.buckets = "not planted", "-", "-", "-", "-"
+		info, _ := faults.Info(f.Kind)
+		r.comment = info.Cannot[f.System]
+		return r
+	}
+	if err != nil {
+		t.Fatalf("plant %s: %v", f, err)
+	}
+	fd, took := h.detect(t, f, p.PlantedAt)
+	if err := p.Undo(testenv.Context(t, time.Minute)); err != nil {
+		t.Fatalf("undo %s: %v", f, err)
+	}
+	h.waitClean(t, 2*time.Minute)
+	return r.fill(f, fd, took)
+}
+
+// verifyStale freezes f's system's answers for f's customer, sends more
+// traffic, and replays until the fault shows; then thaws and waits clean.
+func (h *harness) verifyStale(t *testing.T, f faults.Fault) row {
+	t.Helper()
+	stale := h.legacy
+	if f.System == faults.Nextgen {
+		stale = h.nextgen
+	}
+	h.replayAll(t) // the cache has every question's answer
+	stale.Freeze(f.Customer)
+	h.send(t, loadgen.Options{Seed: uint64(time.Now().UnixNano()), Events: 1500, Visitors: 200})
+	at := time.Now()
+	f.From, f.To = time.Time{}, time.Time{}
+	fd, took := h.detect(t, f, at)
+	stale.Thaw()
+	h.waitClean(t, 3*time.Minute)
+	r := row{kind: f.Kind, system: f.System}
+	return r.fill(f, fd, took)
+}
+
+// detect replays until the report shows f (the caught findings are
+// stable over two replays: the other system has caught up) or a settle
+// window (the comparer's and the replay's default: diff's settle delay,
+// here 2 minutes of wall clock with a test clock) passed.
+func (h *harness) detect(t *testing.T, f faults.Fault, since time.Time) (finding, time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	var fd finding
+	for {
+		fd = judge(f, h.replayAll(t))
+		if len(fd.verdicts) > 0 && len(fd.others) == 0 {
+			return fd, time.Since(since)
+		}
+		if time.Now().After(deadline) {
+			return fd, 0
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+func (r row) fill(f faults.Fault, fd finding, took time.Duration) row {
+	r.metrics, r.buckets = join(fd.metrics), join(fd.buckets)
+	if len(fd.buckets) > 4 {
+		r.buckets = fmt.Sprintf("%s … (%d buckets)", strings.Join(fd.buckets[:3], ", "), len(fd.buckets))
+	}
+	sides := []string{}
+	for v := range fd.verdicts {
+		sides = append(sides, strings.TrimSuffix(v, " wrong"))
+	}
+	r.side = join(sides)
+	switch {
+	case len(fd.verdicts) > 0 && len(fd.others) == 0:
+		r.caught, r.caughtBy, r.detect = true, "audit replay", took.Round(100*time.Millisecond).String()
+	case len(fd.verdicts) > 0:
+		r.caughtBy, r.detect = "audit replay, with other findings", "-"
+		r.comment = fmt.Sprintf("%d other findings, e.g. %s", len(fd.others), fd.others[0])
+	default:
+		r.caughtBy, r.detect, r.side = "not caught", "-", "-"
+		if len(fd.others) > 0 {
+			r.comment = fmt.Sprintf("%d findings outside the fault, e.g. %s", len(fd.others), fd.others[0])
+		} else {
+			r.comment = "no finding within the settle window"
+		}
+	}
+	_ = replay.BothRight
+	return r
+}
+
+func renderTable(rows []row) string {
+	var b strings.Builder
+	b.WriteString("| kind | system | caught by | time to detect | side named | metrics | buckets | note |\n|---|---|---|---|---|---|---|---|\n")
+	for _, r := range rows {
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", r.kind, r.system, r.caughtBy, r.detect, r.side, r.metrics, r.buckets, r.comment)
+	}
+	return b.String()
+}
