@@ -18,6 +18,8 @@ import (
 	"github.com/brooksdata/brooks/audit/replay"
 	"github.com/brooksdata/brooks/internal/testkit/testenv"
 	"github.com/brooksdata/brooks/loadgen"
+	"github.com/brooksdata/brooks/shadow/compare"
+	"github.com/brooksdata/brooks/shadow/evidence"
 )
 
 // harness is the audit's whole data path on the real servers with loadgen
@@ -31,6 +33,9 @@ type harness struct {
 	from, to        time.Time // the days of the traffic
 	sent            int
 	start           time.Time
+	// comparer and evidence run when startComparer was called.
+	comparer *compare.Comparer
+	evidence *evidence.Store
 }
 
 func newHarness(t *testing.T, o loadgen.Options) *harness {
