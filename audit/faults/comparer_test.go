@@ -107,9 +107,12 @@ func comparerFinding(f faults.Fault, open map[string][]evidence.Mismatch) findin
 			}
 			fd.verdicts["mismatch"]++
 			metrics[m.Cell.Metric] = true
-			if strings.Contains(m.Shape, "5m") {
+			switch {
+			case strings.Contains(m.Shape, "total"):
+				buckets["total from "+b.Format("01-02 15:04")] = true
+			case strings.Contains(m.Shape, "5m"):
 				buckets["5m "+b.Format("15:04")] = true
-			} else {
+			default:
 				buckets["1d "+b.Format("2006-01-02")] = true
 			}
 		}

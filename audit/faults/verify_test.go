@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/brooksdata/brooks/audit/faults"
-	"github.com/brooksdata/brooks/audit/replay"
 	"github.com/brooksdata/brooks/internal/testkit/testenv"
 	"github.com/brooksdata/brooks/loadgen"
 )
@@ -25,6 +24,9 @@ type row struct {
 	caughtBy, detect, side    string
 	metrics, buckets, comment string
 	caught                    bool
+	// the comparer's: caught, time to detect, metrics and buckets
+	cmpCaught                         bool
+	cmpDetect, cmpMetrics, cmpBuckets string
 }
 
 // TestVerify plants every fault kind into each system, one after the
@@ -36,6 +38,8 @@ type row struct {
 func TestVerify(t *testing.T) {
 	h := newHarness(t, loadgen.Options{Seed: 51, Events: 6000, Visitors: 400})
 	h.waitClean(t, 3*time.Minute)
+	h.startComparer(t)
+	h.waitNoMismatch(t, 2*time.Minute)
 	bucket, url := h.busiest(t, target)
 	hour := bucket.Truncate(time.Hour)
 	var rows []row
@@ -57,7 +61,7 @@ func TestVerify(t *testing.T) {
 			default:
 				r = h.verifyStored(t, f)
 			}
-			t.Logf("%s × %s: caught=%v by %s in %s, side %s, metrics %s, buckets %s %s", r.kind, r.system, r.caught, r.caughtBy, r.detect, r.side, r.metrics, r.buckets, r.comment)
+			t.Logf("%s × %s: audit caught=%v (%s) in %s, side %s, metrics %s, buckets %s; comparer caught=%v in %s, metrics %s, buckets %s %s", r.kind, r.system, r.caught, r.caughtBy, r.detect, r.side, r.metrics, r.buckets, r.cmpCaught, r.cmpDetect, r.cmpMetrics, r.cmpBuckets, r.comment)
 			rows = append(rows, r)
 		}
 	}
@@ -84,6 +88,7 @@ func (h *harness) verifyStored(t *testing.T, f faults.Fault) row {
 	p, err := h.planter.Plant(testenv.Context(t, 2*time.Minute), f)
 	if errors.Is(err, faults.ErrNotPlantable) {
 		r.caughtBy, r.detect, r.side, r.metrics, r.buckets = "not planted", "-", "-", "-", "-"
+		r.cmpDetect, r.cmpMetrics, r.cmpBuckets = "-", "-", "-"
 		info, _ := faults.Info(f.Kind)
 		r.comment = info.Cannot[f.System]
 		return r
@@ -91,12 +96,13 @@ func (h *harness) verifyStored(t *testing.T, f faults.Fault) row {
 	if err != nil {
 		t.Fatalf("plant %s: %v", f, err)
 	}
-	fd, took := h.detect(t, f, p.PlantedAt)
+	fd, took, cf, ctook := h.detect(t, f, p.PlantedAt)
 	if err := p.Undo(testenv.Context(t, time.Minute)); err != nil {
 		t.Fatalf("undo %s: %v", f, err)
 	}
 	h.waitClean(t, 2*time.Minute)
-	return r.fill(f, fd, took)
+	h.waitNoMismatch(t, 2*time.Minute)
+	return r.fill(f, fd, took, cf, ctook)
 }
 
 // verifyStale freezes f's system's answers for f's customer, sends more
@@ -112,37 +118,55 @@ func (h *harness) verifyStale(t *testing.T, f faults.Fault) row {
 	h.send(t, loadgen.Options{Seed: uint64(time.Now().UnixNano()), Events: 1500, Visitors: 200})
 	at := time.Now()
 	f.From, f.To = time.Time{}, time.Time{}
-	fd, took := h.detect(t, f, at)
+	fd, took, cf, ctook := h.detect(t, f, at)
 	stale.Thaw()
 	h.waitClean(t, 3*time.Minute)
+	h.waitNoMismatch(t, 2*time.Minute)
 	r := row{kind: f.Kind, system: f.System}
-	return r.fill(f, fd, took)
+	return r.fill(f, fd, took, cf, ctook)
 }
 
 // detect replays until the report shows f (the caught findings are
 // stable over two replays: the other system has caught up) or a settle
 // window (the comparer's and the replay's default: diff's settle delay,
 // here 2 minutes of wall clock with a test clock) passed.
-func (h *harness) detect(t *testing.T, f faults.Fault, since time.Time) (finding, time.Duration) {
+// The comparer is polled alongside: its open mismatches must be of f's
+// customer and buckets, and nothing else.
+func (h *harness) detect(t *testing.T, f faults.Fault, since time.Time) (audit finding, took time.Duration, cmp finding, ctook time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(2 * time.Minute)
-	var fd finding
 	for {
-		fd = judge(f, h.replayAll(t))
-		if len(fd.verdicts) > 0 && len(fd.others) == 0 {
-			return fd, time.Since(since)
+		if took == 0 {
+			audit = judge(f, h.replayAll(t))
+			if len(audit.verdicts) > 0 && len(audit.others) == 0 {
+				took = time.Since(since)
+			}
 		}
-		if time.Now().After(deadline) {
-			return fd, 0
+		if ctook == 0 {
+			cmp = comparerFinding(f, h.openMismatches(t))
+			if len(cmp.verdicts) > 0 && len(cmp.others) == 0 {
+				ctook = time.Since(since)
+			}
+		}
+		if (took > 0 && ctook > 0) || time.Now().After(deadline) {
+			return
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
 }
 
-func (r row) fill(f faults.Fault, fd finding, took time.Duration) row {
-	r.metrics, r.buckets = join(fd.metrics), join(fd.buckets)
-	if len(fd.buckets) > 4 {
-		r.buckets = fmt.Sprintf("%s … (%d buckets)", strings.Join(fd.buckets[:3], ", "), len(fd.buckets))
+func (r row) fill(f faults.Fault, fd finding, took time.Duration, cf finding, ctook time.Duration) row {
+	r.metrics, r.buckets = join(fd.metrics), short(fd.buckets)
+	r.cmpMetrics, r.cmpBuckets, r.cmpDetect = join(cf.metrics), short(cf.buckets), "-"
+	switch {
+	case ctook > 0:
+		r.cmpCaught, r.cmpDetect = true, ctook.Round(100*time.Millisecond).String()
+	case len(cf.verdicts) > 0:
+		r.cmpDetect = fmt.Sprintf("not alone: %d other mismatches, e.g. %s", len(cf.others), cf.others[0])
+	case len(cf.others) > 0:
+		r.cmpDetect = fmt.Sprintf("not caught: %d mismatches outside the fault, e.g. %s", len(cf.others), cf.others[0])
+	default:
+		r.cmpDetect = "not caught"
 	}
 	sides := []string{}
 	for v := range fd.verdicts {
@@ -163,15 +187,28 @@ func (r row) fill(f faults.Fault, fd finding, took time.Duration) row {
 			r.comment = "no finding within the settle window"
 		}
 	}
-	_ = replay.BothRight
 	return r
+}
+
+func short(buckets []string) string {
+	if len(buckets) > 4 {
+		return fmt.Sprintf("%s … (%d buckets)", strings.Join(buckets[:3], ", "), len(buckets))
+	}
+	return join(buckets)
 }
 
 func renderTable(rows []row) string {
 	var b strings.Builder
-	b.WriteString("| kind | system | caught by | time to detect | side named | metrics | buckets | note |\n|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("| kind | planted in | audit replay | time to detect | side named | metrics named | buckets named | comparer (mismatch) | time to detect | buckets | note |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range rows {
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", r.kind, r.system, r.caughtBy, r.detect, r.side, r.metrics, r.buckets, r.comment)
+		cmp := "caught"
+		if !r.cmpCaught {
+			cmp = "not caught"
+		}
+		if r.caughtBy == "not planted" {
+			cmp = "-"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", r.kind, r.system, r.caughtBy, r.detect, r.side, r.metrics, r.buckets, cmp, r.cmpDetect, r.cmpBuckets, r.comment)
 	}
 	return b.String()
 }
