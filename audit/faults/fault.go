@@ -62,8 +62,8 @@ var Kinds = []KindInfo{
 	{DayMissing, "the daily documents of one UTC day are deleted", nil},
 	{StaleAnswer, "the system's query API keeps answering from a cache that stopped updating (query-path injector)", nil},
 	{PartitionLag, "one partition's consumer stops (freshness)", map[string]string{
-		Legacy:  "not plantable in the stores: the ingesters consume whole consumer-group generations and have no per-partition pause; stopping the whole ingester is the stale-answer kind at the ingest side",
-		Nextgen: "not plantable in the stores: the stream engine has no per-partition pause; a lagging partition is the same observable fault as stale-answer for the customers on it",
+		Legacy:  "not planted: it needs a consumer-group member that holds the customer's partition without consuming (the legacy ingester has no per-partition pause); not built yet. Its observable effect for the customer is the stale-answer row",
+		Nextgen: "not planted: it needs a consumer-group member that holds the customer's partition without consuming (the stream engine has no per-partition pause); not built yet. Its observable effect for the customer is the stale-answer row",
 	}},
 }
 

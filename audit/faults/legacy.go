@@ -165,7 +165,8 @@ func (l *legacyStores) restore(ctx context.Context, s *snapshot) error {
 // plant applies to legacy's stores the difference between what it would
 // have counted for the faulted stream and for the true one (DayMissing:
 // deletes the day's documents and HyperLogLogs). It returns the undo and
-// the Redis keys and Mongo documents it changed.
+// the Redis keys and Mongo documents it changed; on an error the undo
+// puts back what was changed before it.
 func (l *legacyStores) plant(ctx context.Context, f Fault, events []Event) (Undo, []string, error) {
 	s := &snapshot{keys: map[string]*savedKey{}, docs: map[[2]string]bson.M{}}
 	undo := func(ctx context.Context) error { return l.restore(ctx, s) }
@@ -175,19 +176,19 @@ func (l *legacyStores) plant(ctx context.Context, f Fault, events []Event) (Undo
 		lc := l.count(f.Customer, day, events)
 		for hk := range lc.visitors {
 			if err := l.saveKey(ctx, s, hk); err != nil {
-				return nil, nil, err
+				return undo, nil, err
 			}
 			if err := l.rdb.Del(ctx, hk).Err(); err != nil {
-				return nil, nil, fmt.Errorf("delete %s: %w", hk, err)
+				return undo, nil, fmt.Errorf("delete %s: %w", hk, err)
 			}
 			changed = append(changed, hk)
 		}
 		for doc := range lc.days {
 			if _, err := l.saveDoc(ctx, s, doc[0], doc[1]); err != nil {
-				return nil, nil, err
+				return undo, nil, err
 			}
 			if _, err := l.db.Collection(doc[0]).DeleteOne(ctx, bson.D{{Key: "_id", Value: doc[1]}}); err != nil {
-				return nil, nil, fmt.Errorf("delete %s/%s: %w", doc[0], doc[1], err)
+				return undo, nil, fmt.Errorf("delete %s/%s: %w", doc[0], doc[1], err)
 			}
 			changed = append(changed, doc[0]+"/"+doc[1])
 		}
@@ -206,15 +207,15 @@ func (l *legacyStores) plant(ctx context.Context, f Fault, events []Event) (Undo
 			continue
 		}
 		if err := l.saveKey(ctx, s, k[0]); err != nil {
-			return nil, nil, err
+			return undo, nil, err
 		}
 		v, err := l.rdb.HIncrBy(ctx, k[0], k[1], n).Result()
 		if err != nil {
-			return nil, nil, fmt.Errorf("hincrby %s: %w", k[0], err)
+			return undo, nil, fmt.Errorf("hincrby %s: %w", k[0], err)
 		}
 		if v <= 0 { // what legacy holds for a cell it never saw: no field
 			if err := l.rdb.HDel(ctx, k[0], k[1]).Err(); err != nil {
-				return nil, nil, fmt.Errorf("hdel %s: %w", k[0], err)
+				return undo, nil, fmt.Errorf("hdel %s: %w", k[0], err)
 			}
 		}
 		if s.keys[k[0]].dump == "" {
@@ -239,7 +240,7 @@ func (l *legacyStores) plant(ctx context.Context, f Fault, events []Event) (Undo
 			d[f] -= n
 		}
 		if err := l.applyDay(ctx, s, k, d); err != nil {
-			return nil, nil, err
+			return undo, nil, err
 		}
 		if len(d) > 0 {
 			changed = append(changed, k[0]+"/"+k[1])
@@ -256,10 +257,10 @@ func (l *legacyStores) plant(ctx context.Context, f Fault, events []Event) (Undo
 			continue
 		}
 		if err := l.saveKey(ctx, s, hk); err != nil {
-			return nil, nil, err
+			return undo, nil, err
 		}
 		if err := l.rdb.PFAdd(ctx, hk, add...).Err(); err != nil {
-			return nil, nil, fmt.Errorf("pfadd %s: %w", hk, err)
+			return undo, nil, fmt.Errorf("pfadd %s: %w", hk, err)
 		}
 		changed = append(changed, hk)
 	}

@@ -175,9 +175,9 @@ func (r row) fill(f faults.Fault, fd finding, took time.Duration, cf finding, ct
 	r.side = join(sides)
 	switch {
 	case len(fd.verdicts) > 0 && len(fd.others) == 0:
-		r.caught, r.caughtBy, r.detect = true, "audit replay", took.Round(100*time.Millisecond).String()
+		r.caught, r.caughtBy, r.detect = true, "caught", took.Round(100*time.Millisecond).String()
 	case len(fd.verdicts) > 0:
-		r.caughtBy, r.detect = "audit replay, with other findings", "-"
+		r.caughtBy, r.detect = "not alone: other findings", "-"
 		r.comment = fmt.Sprintf("%d other findings, e.g. %s", len(fd.others), fd.others[0])
 	default:
 		r.caughtBy, r.detect, r.side = "not caught", "-", "-"
