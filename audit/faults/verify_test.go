@@ -6,7 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -65,6 +68,8 @@ func TestVerify(t *testing.T) {
 			rows = append(rows, r)
 		}
 	}
+	h.commandPlants(t, faults.Fault{Kind: faults.DropURL, System: faults.Legacy, Customer: target, From: bucket, To: bucket.Add(5 * time.Minute), URL: url})
+	h.commandPlants(t, faults.Fault{Kind: faults.Double, System: faults.Nextgen, Customer: target, From: bucket, To: bucket.Add(5 * time.Minute)})
 	table := renderTable(rows)
 	t.Logf("\n%s", table)
 	if p := os.Getenv("BROOKS_VERIFY_TABLE"); p != "" {
@@ -211,4 +216,61 @@ func renderTable(rows []row) string {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", r.kind, r.system, r.caughtBy, r.detect, r.side, r.metrics, r.buckets, cmp, r.cmpDetect, r.cmpBuckets, r.comment)
 	}
 	return b.String()
+}
+
+// commandPlants runs `brooks faults plant --hold` for f against the
+// stack's stores, checks the audit replay catches the fault while it is
+// held, and that the stores are clean once the command undid it.
+func (h *harness) commandPlants(t *testing.T, f faults.Fault) {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "brooks")
+	if out, err := exec.Command("go", "build", "-o", bin, filepath.Join(testenv.RepoRoot(t), "cmd", "brooks")).CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	cmd := exec.Command(bin, "faults", "plant", "--kind", string(f.Kind), "--system", f.System, "--customer", f.Customer,
+		"--from", f.From.Format(time.RFC3339), "--to", f.To.Format(time.RFC3339), "--url", f.URL, "--hold", "1h",
+		"--archive-dir", h.s.ArchDir, "--customers-file", h.s.Cfg.CustomersFile, "--index-prefix", h.s.ES.Names.Prefix,
+		"--mongo-database", h.s.LegacyDB, "--key-prefix", h.s.LegacyStore.Options().KeyPrefix)
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for !strings.Contains(out.String(), "holding for") {
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			t.Fatalf("brooks faults plant never planted:\n%s", out.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	fd, took, _, _ := h.detect(t, f, time.Now())
+	if took == 0 || len(fd.others) > 0 {
+		t.Errorf("the fault planted by the command was not caught alone: %+v", fd)
+	}
+	_ = cmd.Process.Signal(os.Interrupt)
+	if err := cmd.Wait(); err != nil || !strings.Contains(out.String(), "undone") {
+		t.Fatalf("brooks faults plant: %v\n%s", err, out.String())
+	}
+	t.Logf("brooks faults plant %s: caught by the audit in %s; output:\n%s", f, took.Round(100*time.Millisecond), out.String())
+	h.waitClean(t, 2*time.Minute)
+	h.waitNoMismatch(t, 2*time.Minute)
+}
+
+// syncBuffer is an output buffer safe to read while a process writes it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
