@@ -129,8 +129,18 @@ func comparerFinding(f faults.Fault, open map[string][]evidence.Mismatch) findin
 }
 
 // waitNoMismatch waits until the comparer has compared the whole matrix
-// of every customer and holds no open mismatch.
+// of every customer and holds no open mismatch, and fails the test if it
+// does not within d.
 func (h *harness) waitNoMismatch(t *testing.T, d time.Duration) {
+	t.Helper()
+	if msg := h.comparerSilent(t, d); msg != "" {
+		t.Fatalf("comparer after %s: %s", d, msg)
+	}
+}
+
+// comparerSilent is waitNoMismatch returning what is still open ("" when
+// nothing is).
+func (h *harness) comparerSilent(t *testing.T, d time.Duration) string {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for {
@@ -144,11 +154,8 @@ func (h *harness) waitNoMismatch(t *testing.T, d time.Duration) {
 				msg = fmt.Sprintf("%s: %d open mismatches, e.g. %s %s %v %s legacy %g nextgen %g", c, len(ms), m.Shape, m.Cell.Bucket.Format(time.RFC3339), m.Cell.Series, m.Cell.Metric, m.Cell.Legacy, m.Cell.Nextgen)
 			}
 		}
-		if msg == "" {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("comparer after %s: %s", d, msg)
+		if msg == "" || time.Now().After(deadline) {
+			return msg
 		}
 		time.Sleep(300 * time.Millisecond)
 	}

@@ -30,6 +30,9 @@ type row struct {
 	// the comparer's: caught, time to detect, metrics and buckets
 	cmpCaught                         bool
 	cmpDetect, cmpMetrics, cmpBuckets string
+	// residue is what the comparer still reported after the undo and the
+	// audit's clean replay ("" when nothing).
+	residue string
 }
 
 // TestVerify plants every fault kind into each system, one after the
@@ -82,6 +85,9 @@ func TestVerify(t *testing.T) {
 		if !r.caught && info.Cannot[r.system] == "" {
 			t.Errorf("%s × %s planted and not caught: %s", r.kind, r.system, r.comment)
 		}
+		if r.residue != "" {
+			t.Errorf("%s × %s: after the undo the comparer is not silent: %s", r.kind, r.system, r.residue)
+		}
 	}
 }
 
@@ -106,8 +112,9 @@ func (h *harness) verifyStored(t *testing.T, f faults.Fault) row {
 		t.Fatalf("undo %s: %v", f, err)
 	}
 	h.waitClean(t, 2*time.Minute)
-	h.waitNoMismatch(t, 2*time.Minute)
-	return r.fill(f, fd, took, cf, ctook)
+	r = r.fill(f, fd, took, cf, ctook)
+	r.residue = h.comparerSilent(t, 2*time.Minute)
+	return r
 }
 
 // verifyStale freezes f's system's answers for f's customer, sends more
@@ -120,15 +127,20 @@ func (h *harness) verifyStale(t *testing.T, f faults.Fault) row {
 	}
 	h.replayAll(t) // the cache has every question's answer
 	stale.Freeze(f.Customer)
-	h.send(t, loadgen.Options{Seed: uint64(time.Now().UnixNano()), Events: 1500, Visitors: 200})
+	seed := uint64(52)
+	if f.System == faults.Nextgen {
+		seed = 53
+	}
+	h.send(t, loadgen.Options{Seed: seed, Events: 1500, Visitors: 200})
 	at := time.Now()
 	f.From, f.To = time.Time{}, time.Time{}
 	fd, took, cf, ctook := h.detect(t, f, at)
 	stale.Thaw()
 	h.waitClean(t, 3*time.Minute)
-	h.waitNoMismatch(t, 2*time.Minute)
 	r := row{kind: f.Kind, system: f.System}
-	return r.fill(f, fd, took, cf, ctook)
+	r = r.fill(f, fd, took, cf, ctook)
+	r.residue = h.comparerSilent(t, 2*time.Minute)
+	return r
 }
 
 // detect replays until the report shows f (the caught findings are
@@ -213,7 +225,11 @@ func renderTable(rows []row) string {
 		if r.caughtBy == "not planted" {
 			cmp = "-"
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", r.kind, r.system, r.caughtBy, r.detect, r.side, r.metrics, r.buckets, cmp, r.cmpDetect, r.cmpBuckets, r.comment)
+		note := r.comment
+		if r.residue != "" {
+			note = strings.TrimSpace(note + " after the undo the comparer still reported: " + r.residue)
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", r.kind, r.system, r.caughtBy, r.detect, r.side, r.metrics, r.buckets, cmp, r.cmpDetect, r.cmpBuckets, note)
 	}
 	return b.String()
 }
@@ -254,7 +270,9 @@ func (h *harness) commandPlants(t *testing.T, f faults.Fault) {
 	}
 	t.Logf("brooks faults plant %s: caught by the audit in %s; output:\n%s", f, took.Round(100*time.Millisecond), out.String())
 	h.waitClean(t, 2*time.Minute)
-	h.waitNoMismatch(t, 2*time.Minute)
+	if msg := h.comparerSilent(t, 2*time.Minute); msg != "" {
+		t.Errorf("after brooks faults plant was undone, the comparer still reports: %s", msg)
+	}
 }
 
 // syncBuffer is an output buffer safe to read while a process writes it.
