@@ -6,7 +6,7 @@ GO ?= go
 BIN := bin/brooks
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: help build services-up services-down services-status migrate test test-setup vet unit bench demo demo-down fmt
+.PHONY: help build services-up services-down services-status migrate test test-setup vet unit bench demo demo-down fmt verify
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -34,6 +34,7 @@ migrate: build ## create topics, tables, indexes and templates (idempotent)
 vet: ## go vet (with the chaos tag too), gofmt, go mod tidy and internal/ import checks
 	$(GO) vet ./...
 	$(GO) vet -tags chaos ./...
+	$(GO) vet -tags verify ./audit/faults/
 	@bad=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$bad" ]; then echo "not gofmt-formatted:"; echo "$$bad"; exit 1; fi
 	@if ! $(GO) mod tidy -diff; then echo "go.mod/go.sum are not tidy: run 'go mod tidy'"; exit 1; fi
 	@mod=$$($(GO) list -m); bad=""; \
@@ -51,6 +52,9 @@ test: test-setup vet ## start what tests need, then run go vet and every test ag
 	if [ -n "$$pkgs" ]; then \
 		echo "== chaos tests (stop and start real servers; run one at a time): $$pkgs"; \
 		$(GO) test -tags chaos -p 1 -timeout 15m -count=1 -run Chaos $$pkgs; fi
+
+verify: test-setup ## plant every fault kind into each system on loadgen traffic, check the audit catches it, write the table to README.md
+	GO=$(GO) scripts/verify.sh
 
 bench: test-setup ## benchmarks against the real servers (see each package README for figures)
 	scripts/bench.sh

@@ -19,5 +19,6 @@ func commands(a *app) []*cobra.Command {
 		newCutoverCmd(a),
 		newTokenCmd(a),
 		newDashboardsCmd(a),
+		newFaultsCmd(a),
 	}
 }

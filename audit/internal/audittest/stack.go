@@ -59,6 +59,8 @@ type Stack struct {
 	// LegacyStore is System One's store; LegacyGroup its consumer group.
 	LegacyStore *legacy.Store
 	LegacyGroup string
+	// LegacyDB is legacy's MongoDB database name.
+	LegacyDB    string
 	Engine      *engine.Engine
 	EngineGroup string
 }
@@ -123,6 +125,7 @@ func Start(t *testing.T, o Options) *Stack {
 	// legacy
 	prefix := testenv.Name("audit_legacy") + ":"
 	db := testenv.Name("audit_legacy")
+	s.LegacyDB = db
 	lo := legacy.DefaultOptions()
 	lo.KeyPrefix = prefix
 	if s.LegacyStore, err = legacy.Connect(ctx, cfg.RedisAddr, cfg.MongoURI, db, lo); err != nil {
