@@ -16,5 +16,6 @@ func commands(a *app) []*cobra.Command {
 		newCompareCmd(a),
 		newNextgenCmd(a),
 		newProxyCmd(a), newShadowCmd(a),
+		newBenchCmd(a),
 	}
 }
