@@ -182,7 +182,7 @@ func (r *Result) WriteMarkdown(w io.Writer) {
 	}
 	var brooks, servers float64
 	for _, c := range r.CPU {
-		row(fmt.Sprintf("CPU %s (%s)", c.Process, c.Kind), fmt.Sprintf("%.1f µs/event (%.2f cores, %.1f s)", c.PerEventUS, c.Cores, c.CPUSeconds))
+		row(fmt.Sprintf("CPU %s (%s)", c.Process, c.Kind), fmt.Sprintf("%.1f µs/event (%.1f s, %.2f cores avg over the window)", c.PerEventUS, c.CPUSeconds, c.Cores))
 		if c.Kind == "brooks" {
 			brooks += c.PerEventUS
 		} else {

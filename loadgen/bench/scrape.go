@@ -184,13 +184,24 @@ func groupLag(ctx context.Context, c *kafka.Client, topic, group string, partiti
 			return 0, nil, fmt.Errorf("list offsets %d: %w", p.Partition, p.Error)
 		}
 		c, ok := committed[p.Partition]
-		if !ok || c < 0 {
-			c = p.FirstOffset
+		if !ok {
+			c = -1
 		}
-		if d := p.LastOffset - c; d > 0 {
+		if d := partitionLag(p.FirstOffset, p.LastOffset, c); d > 0 {
 			lag += d
 			per[p.Partition] = d
 		}
 	}
 	return lag, per, nil
+}
+
+// partitionLag is the records from the committed offset (next to read; -1
+// for none: from the first offset) to the last offset (high-water mark).
+// It is never negative.
+func partitionLag(first, last, committed int64) int64 {
+	from := committed
+	if from < 0 {
+		from = max(first, 0)
+	}
+	return max(last-from, 0)
 }
