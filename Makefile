@@ -6,7 +6,7 @@ GO ?= go
 BIN := bin/brooks
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: help build services-up services-down services-status migrate test test-setup vet unit bench demo demo-down fmt
+.PHONY: help build services-up services-down services-status migrate test test-setup vet unit bench bench-components demo demo-down fmt
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -47,8 +47,11 @@ test: test-setup vet ## start what tests need, then run go vet and every test ag
 		echo "== chaos tests (stop and start real servers; run one at a time): $$pkgs"; \
 		$(GO) test -tags chaos -p 1 -timeout 15m -count=1 -run Chaos $$pkgs; fi
 
-bench: test-setup ## benchmarks against the real servers (see each package README for figures)
-	scripts/bench.sh
+bench: services-up build ## the whole-platform benchmark: every component under full load, one table (README "Benchmarks"; BENCH_SECONDS, default 40)
+	scripts/bench.sh platform
+
+bench-components: test-setup ## each component's own benchmarks against the real servers (see each package README for figures)
+	scripts/bench.sh components
 
 demo: services-up build ## run the whole platform on generated traffic and print where to look
 	deploy/local/demo.sh up
