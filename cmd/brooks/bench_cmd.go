@@ -61,15 +61,16 @@ rest of the machine used in the window.`,
 			o.Partitions = a.cfg.TopicPartitions
 			o.Logger = a.log
 			res, err := bench.Run(cmd.Context(), o)
-			if res != nil {
-				res.WriteMarkdown(cmd.OutOrStdout())
-				path, serr := res.Save(filepath.Join(a.cfg.StateDir, "bench"))
-				if serr != nil {
-					return serr
-				}
-				fmt.Fprintf(cmd.OutOrStdout(), "\nwritten: %s (and .md)\n", path)
+			if err != nil {
+				return err // an unfinished run's figures would mislead: none are written
 			}
-			return err
+			res.WriteMarkdown(cmd.OutOrStdout())
+			path, err := res.Save(filepath.Join(a.cfg.StateDir, "bench"))
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "\nwritten: %s (and .md)\n", path)
+			return nil
 		},
 	}
 	f := cmd.Flags()

@@ -119,8 +119,9 @@ func (o Options) validate() error {
 	return errors.Join(errs...)
 }
 
-// Run runs the scenario and returns its result; it stops every process it
-// started, whatever happens.
+// Run runs the scenario and returns its result, or an error and no result
+// when the run did not finish; it stops every process it started, whatever
+// happens.
 func Run(ctx context.Context, o Options) (*Result, error) {
 	if err := o.validate(); err != nil {
 		return nil, fmt.Errorf("bench: %w", err)
@@ -173,7 +174,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	if err := measure(ctx, o, st, res); err != nil {
-		return res, err
+		return nil, err
 	}
 	return res, nil
 }
