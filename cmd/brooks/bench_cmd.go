@@ -60,6 +60,9 @@ rest of the machine used in the window.`,
 			o.KafkaBrokers = a.cfg.KafkaBrokers
 			o.Partitions = a.cfg.TopicPartitions
 			o.Logger = a.log
+			if err := o.Validate(); err != nil {
+				return usageError{err}
+			}
 			res, err := bench.Run(cmd.Context(), o)
 			if err != nil {
 				return err // an unfinished run's figures would mislead: none are written

@@ -27,6 +27,7 @@ func TestExitCodes(t *testing.T) {
 		{"extra argument", []string{"collector", "extra"}, exitUsage},
 		{"bad configuration", []string{"--log-level", "loud", "collector"}, exitUsage},
 		{"command's own usage error", []string{"diff", "only-one.json"}, exitUsage},
+		{"bench with no duration", []string{"bench", "platform", "--duration", "0s"}, exitUsage},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -93,7 +93,8 @@ func DefaultOptions() Options {
 	}
 }
 
-func (o Options) validate() error {
+// Validate reports every bad setting at once.
+func (o Options) Validate() error {
 	var errs []error
 	if o.Binary == "" {
 		errs = append(errs, errors.New("binary is required"))
@@ -123,7 +124,7 @@ func (o Options) validate() error {
 // when the run did not finish; it stops every process it started, whatever
 // happens.
 func Run(ctx context.Context, o Options) (*Result, error) {
-	if err := o.validate(); err != nil {
+	if err := o.Validate(); err != nil {
 		return nil, fmt.Errorf("bench: %w", err)
 	}
 	log := o.Logger

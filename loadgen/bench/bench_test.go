@@ -137,7 +137,7 @@ func TestValidate(t *testing.T) {
 	for _, tt := range tests {
 		o := DefaultOptions()
 		tt.change(&o)
-		err := o.validate()
+		err := o.Validate()
 		switch {
 		case tt.want == "" && err != nil:
 			t.Errorf("%s: %v", tt.name, err)
