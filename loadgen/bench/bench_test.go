@@ -151,9 +151,9 @@ func TestWriteMarkdown(t *testing.T) {
 	r := &Result{
 		ID: "20261204t050000", Started: time.Date(2026, 12, 4, 5, 0, 0, 0, time.UTC),
 		Machine: Machine{Cores: 2, MemoryGiB: 23.5, Kernel: "6.1"}, Options: DefaultOptions().public(),
-		LoadAvgStart: "1.00 1.00 1.00", LoadSeconds: 40, Accepted: 627160, AcceptedPerSec: 15679,
+		LoadAvgStart: "1.00 1.00 1.00", LoadSeconds: 40, Accepted: 627160, AcceptedPerSec: 15679, AcceptedMedianPerSec: 16000,
 		Consumers: []Consumer{
-			{Name: "legacy-ingest", RatePerSec: 15679, LagAtLoadEnd: 1200, DrainSeconds: 4.5},
+			{Name: "legacy-ingest", RatePerSec: 15679, MedianRatePerSec: 15700, LagAtLoadEnd: 1200, DrainSeconds: 4.5},
 			{Name: "nextgen-run", RatePerSec: 11800, LagAtLoadEnd: 154585, FinalLag: 9000, DrainSeconds: -1},
 		},
 		DrainSeconds: 300, Drained: false,
@@ -172,9 +172,9 @@ func TestWriteMarkdown(t *testing.T) {
 	r.WriteMarkdown(&b)
 	out := b.String()
 	for _, want := range []string{
-		"| accepted events/s | **15,679** (627,160 events in 40.0 s) |",
-		"| consumer nextgen-run | 11,800 records/s during load; lag 154,585 at load end, 9,000 final; not drained |",
-		"| consumer legacy-ingest | 15,679 records/s during load; lag 1,200 at load end, 0 final; drained 4.5 s after load end |",
+		"| accepted events/s | **15,679** (627,160 events in 40.0 s; median second 16,000) |",
+		"| consumer nextgen-run | 11,800 records/s during load (median second 0); lag 154,585 at load end, 9,000 final; not drained |",
+		"| consumer legacy-ingest | 15,679 records/s during load (median second 15,700); lag 1,200 at load end, 0 final; drained 4.5 s after load end |",
 		"| drain time (all consumers) | not drained after 300 s |",
 		"| freshness legacy | p50 3.10 s, p99 5.20 s",
 		"| CPU total | **45.0 µs/event** (Brooks 15.0, servers 30.0)",
@@ -186,5 +186,26 @@ func TestWriteMarkdown(t *testing.T) {
 	}
 	if n := strings.Count(out, "|---|---|"); n != 1 {
 		t.Errorf("%d tables, want one", n)
+	}
+}
+
+func TestMedianRate(t *testing.T) {
+	// 1,000/s, a stall, then 2,000/s, then the drain after t=5.
+	ticks := []Tick{{Seconds: 0}, {Seconds: 1, Accepted: 1000}, {Seconds: 2, Accepted: 2000}, {Seconds: 3, Accepted: 2000},
+		{Seconds: 4, Accepted: 4000}, {Seconds: 5, Accepted: 6000}, {Seconds: 6, Accepted: 9000}}
+	acc := func(t Tick) float64 { return t.Accepted }
+	tests := []struct {
+		from, to float64
+		want     float64
+	}{
+		{0, 5, 1000}, // rates 1000, 1000, 0, 2000, 2000: sorted, the middle is 1000
+		{0, 6, 2000}, // with the last second's 3000
+		{3, 5, 2000},
+		{5, 5, 0}, // no whole interval
+	}
+	for _, tt := range tests {
+		if got := medianRate(ticks, acc, tt.from, tt.to); got != tt.want {
+			t.Errorf("medianRate [%v, %v] = %v, want %v", tt.from, tt.to, got, tt.want)
+		}
 	}
 }

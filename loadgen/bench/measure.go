@@ -56,6 +56,9 @@ func measure(ctx context.Context, o Options, st *stack, res *Result) error {
 
 	log.Info("load", "duration", o.Duration, "batch", o.Batch, "concurrency", o.Concurrency)
 	start := time.Now()
+	tl := &timeline{}
+	wg.Add(1)
+	go func() { defer wg.Done(); tl.run(pollCtx, st, start, time.Second) }()
 	lg, lgOut, err := st.loadgen(ctx, o)
 	end := time.Now()
 	stopProbes()
@@ -141,6 +144,12 @@ func measure(ctx context.Context, o Options, st *stack, res *Result) error {
 	stopPoll()
 	wg.Wait()
 	res.Freshness = fresh.result()
+	res.Timeline = tl.get()
+	res.AcceptedMedianPerSec = medianRate(res.Timeline, func(t Tick) float64 { return t.Accepted }, 0, res.LoadSeconds)
+	for i := range res.Consumers {
+		c := &res.Consumers[i]
+		c.MedianRatePerSec = medianRate(res.Timeline, func(t Tick) float64 { return t.Records[c.Name] }, 0, res.LoadSeconds)
+	}
 
 	if o.QueryReps > 0 {
 		log.Info("queries", "reps", o.QueryReps)

@@ -29,6 +29,12 @@ type Result struct {
 	LoadSeconds    float64 `json:"load_seconds"`
 	Accepted       int64   `json:"accepted"`
 	AcceptedPerSec float64 `json:"accepted_per_sec"`
+	// AcceptedMedianPerSec is the median of the per-second rates during
+	// the load.
+	AcceptedMedianPerSec float64 `json:"accepted_median_per_sec"`
+	// Timeline is the counters every second from load start until the
+	// last freshness probe was seen (after the drain).
+	Timeline []Tick `json:"timeline"`
 
 	Consumers    []Consumer `json:"consumers"`
 	DrainSeconds float64    `json:"drain_seconds"`
@@ -73,6 +79,9 @@ type Consumer struct {
 	// RatePerSec is records handed to the component per second during
 	// the load (brooks_consumer_records_total).
 	RatePerSec float64 `json:"rate_per_sec"`
+	// MedianRatePerSec is the median of its per-second rates during the
+	// load.
+	MedianRatePerSec float64 `json:"median_rate_per_sec"`
 	// LagAtLoadEnd and FinalLag are the committed lag (last offset minus
 	// committed, all partitions) when loadgen ended and at the end.
 	LagAtLoadEnd int64 `json:"lag_at_load_end"`
@@ -165,14 +174,14 @@ func (r *Result) WriteMarkdown(w io.Writer) {
 	fmt.Fprintln(w, "| figure | value |")
 	fmt.Fprintln(w, "|---|---|")
 	row("load", fmt.Sprintf("loadgen %s, batches of %d, %d in flight", r.Options.Duration, r.Options.Batch, r.Options.Concurrency))
-	row("accepted events/s", fmt.Sprintf("**%s** (%s events in %.1f s)", thousands(r.AcceptedPerSec), thousands(float64(r.Accepted)), r.LoadSeconds))
+	row("accepted events/s", fmt.Sprintf("**%s** (%s events in %.1f s; median second %s)", thousands(r.AcceptedPerSec), thousands(float64(r.Accepted)), r.LoadSeconds, thousands(r.AcceptedMedianPerSec)))
 	for _, c := range r.Consumers {
 		drain := "not drained"
 		if c.DrainSeconds >= 0 {
 			drain = fmt.Sprintf("drained %.1f s after load end", c.DrainSeconds)
 		}
-		row("consumer "+c.Name, fmt.Sprintf("%s records/s during load; lag %s at load end, %s final; %s",
-			thousands(c.RatePerSec), thousands(float64(c.LagAtLoadEnd)), thousands(float64(c.FinalLag)), drain))
+		row("consumer "+c.Name, fmt.Sprintf("%s records/s during load (median second %s); lag %s at load end, %s final; %s",
+			thousands(c.RatePerSec), thousands(c.MedianRatePerSec), thousands(float64(c.LagAtLoadEnd)), thousands(float64(c.FinalLag)), drain))
 	}
 	row("drain time (all consumers)", drainText(r))
 	for _, sys := range sortedKeys(r.Freshness) {
