@@ -81,6 +81,7 @@ rest of the machine used in the window.`,
 	f.IntVar(&o.Batch, "batch", o.Batch, "events per loadgen request")
 	f.IntVar(&o.Concurrency, "concurrency", o.Concurrency, "loadgen requests in flight")
 	f.IntVar(&o.BasePort, "base-port", o.BasePort, "port base: collector +80, legacy serve +81, nextgen serve +82, legacy ingest +181, archive +183, nextgen run +184")
+	f.IntVar(&o.WarmupEvents, "warmup-events", o.WarmupEvents, "events sent at 500/s, and committed by every consumer, before the measurement (0: none)")
 	f.DurationVar(&o.DrainTimeout, "drain-timeout", o.DrainTimeout, "longest wait for the consumers to drain after the load")
 	f.IntVar(&o.QueryReps, "query-reps", o.QueryReps, "times each standard shape is asked of each system (0: no query benchmark)")
 	f.StringVar(&o.Keyspace, "bench-keyspace", o.Keyspace, "the bench's Cassandra keyspace")

@@ -48,6 +48,9 @@ type Options struct {
 	// Keyspace, IndexPrefix, MongoDatabase and RedisPrefix are the bench's
 	// own stores; the topic and consumer groups are new every run.
 	Keyspace, IndexPrefix, MongoDatabase, RedisPrefix string
+	// WarmupEvents are sent at 500/s before the measurement, which starts
+	// once every consumer has committed them (default 2000; 0: none).
+	WarmupEvents int
 	// DrainTimeout is the longest wait for every consumer to drain after
 	// loadgen ends (default 5m).
 	DrainTimeout time.Duration
@@ -85,6 +88,7 @@ func DefaultOptions() Options {
 		MongoDatabase: "brooks_bench",
 		RedisPrefix:   "bench:",
 		DrainTimeout:  5 * time.Minute,
+		WarmupEvents:  2000,
 		ProbeInterval: time.Second,
 		PollInterval:  200 * time.Millisecond,
 		QueryReps:     20,
@@ -107,6 +111,9 @@ func (o Options) Validate() error {
 	}
 	if o.BasePort <= 0 || o.BasePort+200 > 65535 {
 		errs = append(errs, fmt.Errorf("base port %d: want 1..65335", o.BasePort))
+	}
+	if o.WarmupEvents < 0 {
+		errs = append(errs, fmt.Errorf("warm-up events %d: want >= 0", o.WarmupEvents))
 	}
 	if o.ProbeInterval <= 0 || o.PollInterval <= 0 || o.DrainTimeout <= 0 {
 		errs = append(errs, errors.New("probe, poll and drain intervals must be > 0"))

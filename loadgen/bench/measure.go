@@ -34,6 +34,11 @@ func measure(ctx context.Context, o Options, st *stack, res *Result) error {
 	collector := st.url(componentNamed("collector"))
 	kc := &kafka.Client{Addr: kafka.TCP(st.brokers...), Timeout: 10 * time.Second}
 
+	if o.WarmupEvents > 0 {
+		if err := warmUp(ctx, o, st, kc); err != nil {
+			return err
+		}
+	}
 	records0, err := consumerRecords(ctx, st)
 	if err != nil {
 		return err
@@ -157,6 +162,39 @@ func measure(ctx context.Context, o Options, st *stack, res *Result) error {
 	}
 	res.Finished = time.Now().UTC()
 	return nil
+}
+
+// warmUp sends a few events at a low rate and waits until every group has
+// committed them: connections, indices and each engine's eid memory (which
+// reads back up to --prime-limit stored eids of the partition's recent
+// hours, earlier runs' included) are ready before the measured load.
+func warmUp(ctx context.Context, o Options, st *stack, kc *kafka.Client) error {
+	st.log.Info("warm-up", "events", o.WarmupEvents)
+	args := []string{"loadgen", "--target", st.url(componentNamed("collector")), "--events", strconv.Itoa(o.WarmupEvents),
+		"--rate", "500", "--batch", "10", "--concurrency", "2"}
+	if out, err := st.command(ctx, args...).CombinedOutput(); err != nil {
+		return fmt.Errorf("bench: warm-up loadgen: %w: %s", err, lastLines(out, 5))
+	}
+	deadline := time.Now().Add(o.DrainTimeout)
+	for {
+		left := 0
+		for _, p := range st.consumers() {
+			if lag, _, err := groupLag(ctx, kc, st.topic, p.group, st.partitions); err != nil || lag > 0 {
+				left++
+			}
+		}
+		if left == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("bench: %d consumers had not committed the warm-up after %v", left, o.DrainTimeout)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
 }
 
 // consumerRecords is each consumer's brooks_consumer_records_total.

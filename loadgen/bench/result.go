@@ -66,10 +66,11 @@ type options struct {
 	Batch       int    `json:"batch"`
 	Concurrency int    `json:"concurrency"`
 	QueryReps   int    `json:"query_reps"`
+	Warmup      int    `json:"warmup_events"`
 }
 
 func (o Options) public() options {
-	return options{Duration: o.Duration.String(), Batch: o.Batch, Concurrency: o.Concurrency, QueryReps: o.QueryReps}
+	return options{Duration: o.Duration.String(), Batch: o.Batch, Concurrency: o.Concurrency, QueryReps: o.QueryReps, Warmup: o.WarmupEvents}
 }
 
 // Consumer is one consumer group's figures.
@@ -173,7 +174,7 @@ func (r *Result) WriteMarkdown(w io.Writer) {
 		r.ID, r.Started.Format(time.RFC3339), r.Machine.Cores, r.Machine.MemoryGiB, r.Machine.Kernel, r.LoadAvgStart, r.LoadAvgLoadEnd, r.LoadAvgDrained)
 	fmt.Fprintln(w, "| figure | value |")
 	fmt.Fprintln(w, "|---|---|")
-	row("load", fmt.Sprintf("loadgen %s, batches of %d, %d in flight", r.Options.Duration, r.Options.Batch, r.Options.Concurrency))
+	row("load", fmt.Sprintf("loadgen %s, batches of %d, %d in flight (after a warm-up of %d events)", r.Options.Duration, r.Options.Batch, r.Options.Concurrency, r.Options.Warmup))
 	row("accepted events/s", fmt.Sprintf("**%s** (%s events in %.1f s; median second %s)", thousands(r.AcceptedPerSec), thousands(float64(r.Accepted)), r.LoadSeconds, thousands(r.AcceptedMedianPerSec)))
 	for _, c := range r.Consumers {
 		drain := "not drained"
