@@ -43,6 +43,11 @@ func measure(ctx context.Context, o Options, st *stack, res *Result) error {
 	if err != nil {
 		return err
 	}
+	ms0, err := scrape(ctx, collector, st.token)
+	if err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	accepted0 := ms0.sum("brooks_collector_accepted_total", nil) // the warm-up's
 	cpu0, err := readCPU(pids)
 	if err != nil {
 		return fmt.Errorf("bench: %w", err)
@@ -84,7 +89,7 @@ func measure(ctx context.Context, o Options, st *stack, res *Result) error {
 	if err != nil {
 		return fmt.Errorf("bench: %w", err)
 	}
-	accepted := ms.sum("brooks_collector_accepted_total", nil)
+	accepted := ms.sum("brooks_collector_accepted_total", nil) - accepted0
 	res.Accepted = int64(accepted)
 	res.AcceptedPerSec = accepted / res.LoadSeconds
 	res.LoadAvgLoadEnd = loadAvg()
