@@ -59,6 +59,7 @@ rest of the machine used in the window.`,
 			o.StateDir = a.cfg.StateDir
 			o.KafkaBrokers = a.cfg.KafkaBrokers
 			o.Partitions = a.cfg.TopicPartitions
+			o.CassandraHosts, o.ElasticURL = a.cfg.CassandraHosts, a.cfg.ElasticURL
 			o.Logger = a.log
 			if err := o.Validate(); err != nil {
 				return usageError{err}
@@ -84,8 +85,8 @@ rest of the machine used in the window.`,
 	f.IntVar(&o.WarmupEvents, "warmup-events", o.WarmupEvents, "events sent at 500/s, and committed by every consumer, before the measurement (0: none)")
 	f.DurationVar(&o.DrainTimeout, "drain-timeout", o.DrainTimeout, "longest wait for the consumers to drain after the load")
 	f.IntVar(&o.QueryReps, "query-reps", o.QueryReps, "times each standard shape is asked of each system (0: no query benchmark)")
-	f.StringVar(&o.Keyspace, "bench-keyspace", o.Keyspace, "the bench's Cassandra keyspace")
-	f.StringVar(&o.IndexPrefix, "bench-index-prefix", o.IndexPrefix, "the bench's Elasticsearch index prefix")
+	f.StringVar(&o.Keyspace, "bench-keyspace", o.Keyspace, "start of the run's own Cassandra keyspace (<this>_<run>, dropped at the end)")
+	f.StringVar(&o.IndexPrefix, "bench-index-prefix", o.IndexPrefix, "start of the run's own Elasticsearch index prefix (<this>-<run>, deleted at the end)")
 	f.StringVar(&o.MongoDatabase, "bench-mongo-database", o.MongoDatabase, "the bench's MongoDB database")
 	f.StringVar(&o.RedisPrefix, "bench-redis-prefix", o.RedisPrefix, "the bench's legacy Redis key prefix")
 	f.BoolVar(&o.KeepTopic, "keep", false, "keep the run's topic and archive")

@@ -45,9 +45,20 @@ type Options struct {
 	// legacy serve +81, nextgen serve +82, legacy ingest +181, archive
 	// +183, nextgen run +184 (default 18000: 18080, ...).
 	BasePort int
-	// Keyspace, IndexPrefix, MongoDatabase and RedisPrefix are the bench's
-	// own stores; the topic and consumer groups are new every run.
+	// Keyspace and IndexPrefix start the names of the run's own Cassandra
+	// keyspace and Elasticsearch indices (<prefix>_<run>, <prefix>-<run>),
+	// new every run like the topic and the consumer groups, and dropped at
+	// the end: nextgen's rollup documents carry Kafka offset watermarks and
+	// its eid memory reads back the partition's recent hours, so a fresh
+	// topic over an earlier run's documents would skip events as already
+	// applied and look eids up one by one. MongoDatabase and RedisPrefix are
+	// the bench's legacy stores, shared by runs (legacy's counters only
+	// add).
 	Keyspace, IndexPrefix, MongoDatabase, RedisPrefix string
+	// CassandraHosts and ElasticURL are where the run's keyspace and
+	// indices are dropped.
+	CassandraHosts []string
+	ElasticURL     string
 	// WarmupEvents are sent at 500/s before the measurement, which starts
 	// once every consumer has committed them (default 2000; 0: none).
 	WarmupEvents int
@@ -77,23 +88,25 @@ type Options struct {
 // batches of 100, 8 in flight.
 func DefaultOptions() Options {
 	return Options{
-		Binary:        "bin/brooks",
-		StateDir:      ".brooks",
-		Duration:      40 * time.Second,
-		Batch:         100,
-		Concurrency:   8,
-		BasePort:      18000,
-		Keyspace:      "brooks_bench",
-		IndexPrefix:   "brooks-bench",
-		MongoDatabase: "brooks_bench",
-		RedisPrefix:   "bench:",
-		DrainTimeout:  5 * time.Minute,
-		WarmupEvents:  2000,
-		ProbeInterval: time.Second,
-		PollInterval:  200 * time.Millisecond,
-		QueryReps:     20,
-		KafkaBrokers:  []string{"127.0.0.1:9092"},
-		Partitions:    6,
+		Binary:         "bin/brooks",
+		StateDir:       ".brooks",
+		Duration:       40 * time.Second,
+		Batch:          100,
+		Concurrency:    8,
+		BasePort:       18000,
+		Keyspace:       "brooks_bench",
+		IndexPrefix:    "brooks-bench",
+		MongoDatabase:  "brooks_bench",
+		RedisPrefix:    "bench:",
+		DrainTimeout:   5 * time.Minute,
+		WarmupEvents:   2000,
+		ProbeInterval:  time.Second,
+		PollInterval:   200 * time.Millisecond,
+		QueryReps:      20,
+		KafkaBrokers:   []string{"127.0.0.1:9092"},
+		CassandraHosts: []string{"127.0.0.1"},
+		ElasticURL:     "http://127.0.0.1:9200",
+		Partitions:     6,
 	}
 }
 
@@ -154,8 +167,8 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		bin: o.Binary, dir: dir, token: token, base: o.BasePort, log: log,
 		topic: "brooks.bench." + id, groupPrefix: "brooks-bench-" + id,
 		env: append(append([]string{}, o.Env...),
-			"BROOKS_KEYSPACE="+o.Keyspace,
-			"BROOKS_INDEX_PREFIX="+o.IndexPrefix,
+			"BROOKS_KEYSPACE="+o.Keyspace+"_"+id,
+			"BROOKS_INDEX_PREFIX="+o.IndexPrefix+"-"+id,
 			"BROOKS_MONGO_DATABASE="+o.MongoDatabase,
 			"BROOKS_ARCHIVE_DIR="+filepath.Join(dir, "archive"),
 			"BROOKS_API_TOKENS_FILE="+filepath.Join(dir, "tokens"),
@@ -163,6 +176,8 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			"BROOKS_TOPIC_PARTITIONS="+strconv.Itoa(o.Partitions),
 		),
 		redisPrefix: o.RedisPrefix, brokers: o.KafkaBrokers, partitions: o.Partitions,
+		keyspace: o.Keyspace + "_" + id, indexPrefix: o.IndexPrefix + "-" + id,
+		cassandra: o.CassandraHosts, elastic: o.ElasticURL,
 	}
 	st.env = append(st.env, "BROOKS_TOPIC="+st.topic)
 	defer func() {

@@ -58,6 +58,10 @@ type stack struct {
 	topic           string
 	groupPrefix     string
 	redisPrefix     string
+	keyspace        string
+	indexPrefix     string
+	cassandra       []string
+	elastic         string
 	brokers         []string
 	partitions      int
 	env             []string
@@ -219,7 +223,8 @@ func (s *stack) stop() {
 	s.procs = nil
 }
 
-// cleanup deletes the run's topic and archive: the run's report stays.
+// cleanup deletes the run's topic, keyspace, indices and archive: the
+// run's report stays.
 func (s *stack) cleanup(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
@@ -230,6 +235,12 @@ func (s *stack) cleanup(ctx context.Context) {
 	}
 	if err != nil {
 		s.log.Warn("deleting the run's topic failed", "topic", s.topic, "err", err)
+	}
+	if err := dropKeyspace(ctx, s.cassandra, s.keyspace); err != nil {
+		s.log.Warn("dropping the run's keyspace failed", "keyspace", s.keyspace, "err", err)
+	}
+	if err := deleteIndices(ctx, s.elastic, s.indexPrefix); err != nil {
+		s.log.Warn("deleting the run's indices failed", "prefix", s.indexPrefix, "err", err)
 	}
 	if err := os.RemoveAll(filepath.Join(s.dir, "archive")); err != nil {
 		s.log.Warn("deleting the run's archive failed", "err", err)
