@@ -6,7 +6,7 @@ GO ?= go
 BIN := bin/brooks
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: help build services-up services-down services-status migrate test test-setup vet unit bench demo demo-down fmt verify
+.PHONY: help build services-up services-down services-status migrate test test-setup vet unit bench demo demo-down bench-components fmt verify
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -56,8 +56,11 @@ test: test-setup vet ## start what tests need, then run go vet and every test ag
 verify: test-setup ## plant every fault kind into each system on loadgen traffic, check the audit catches it, write the table to README.md
 	GO=$(GO) scripts/verify.sh
 
-bench: test-setup ## benchmarks against the real servers (see each package README for figures)
-	scripts/bench.sh
+bench: services-up build ## the whole-platform benchmark: every component under full load, one table (README "Benchmarks"; BENCH_SECONDS, default 40)
+	scripts/bench.sh platform
+
+bench-components: test-setup ## each component's own benchmarks against the real servers (see each package README for figures)
+	scripts/bench.sh components
 
 demo: services-up build ## run the whole platform on generated traffic and print where to look
 	deploy/local/demo.sh up

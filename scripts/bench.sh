@@ -1,17 +1,38 @@
 #!/usr/bin/env bash
-# make bench: benchmarks against the real local stack (make test-setup first).
-# Prints each scenario's figures; the machine is described at the top.
-#   BENCH_SECONDS   duration of each loadgen scenario (default 20)
-#   BENCH_ONLY      run only scenarios whose name contains this
+# Benchmarks against the real local stack.
+#
+#   scripts/bench.sh platform     make bench: the whole-platform scenario
+#                                 (bin/brooks bench platform): every component
+#                                 on its own ports, groups and a fresh topic,
+#                                 loadgen at full speed, one table, written
+#                                 with a JSON copy under $BROOKS_STATE/bench/
+#   scripts/bench.sh components   make bench-components: each component's own
+#                                 benchmarks (make test-setup first)
+#
+#   BENCH_SECONDS   platform: loadgen duration (default 40); components:
+#                   duration of each loadgen scenario (default 20)
+#   BENCH_ONLY      components: run only scenarios whose name contains this
+#   BENCH_ARGS      platform: more flags for 'bench platform' (see --help)
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
-secs=${BENCH_SECONDS:-20}
-only=${BENCH_ONLY:-}
+mode=${1:-platform}
 bin=bin/brooks
 go build -o "$bin" ./cmd/brooks
 out=${BROOKS_STATE:-$root/.brooks}/bench
 mkdir -p "$out"
+
+case $mode in
+platform)
+  # shellcheck disable=SC2086
+  exec "$bin" bench platform --duration "${BENCH_SECONDS:-40}s" ${BENCH_ARGS:-}
+  ;;
+components) ;;
+*) echo "usage: $0 [platform|components]" >&2; exit 2 ;;
+esac
+
+secs=${BENCH_SECONDS:-20}
+only=${BENCH_ONLY:-}
 
 echo "== machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -r); load $(cut -d' ' -f1-3 /proc/loadavg)"
 

@@ -20,5 +20,6 @@ func commands(a *app) []*cobra.Command {
 		newTokenCmd(a),
 		newDashboardsCmd(a),
 		newFaultsCmd(a),
+		newBenchCmd(a),
 	}
 }

@@ -27,6 +27,7 @@ func TestExitCodes(t *testing.T) {
 		{"extra argument", []string{"collector", "extra"}, exitUsage},
 		{"bad configuration", []string{"--log-level", "loud", "collector"}, exitUsage},
 		{"command's own usage error", []string{"diff", "only-one.json"}, exitUsage},
+		{"bench with no duration", []string{"bench", "platform", "--duration", "0s"}, exitUsage},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -60,5 +61,20 @@ func TestExitStatus(t *testing.T) {
 				t.Errorf("exitStatus(%v) = %d, %v; want %d, %v", tt.err, got, print, tt.want, tt.print)
 			}
 		})
+	}
+}
+
+// TestShadowReportExit: only PASS exits 0; too few settled comparisons is
+// not a pass.
+func TestShadowReportExit(t *testing.T) {
+	for verdict, want := range map[string]int{"PASS": 0, "FAIL": 1, "INCONCLUSIVE": 3} {
+		got := 0
+		var ec exitCode
+		if err := shadowExit(verdict); errors.As(err, &ec) {
+			got = int(ec)
+		}
+		if got != want {
+			t.Errorf("shadow report %s: exit %d, want %d", verdict, got, want)
+		}
 	}
 }

@@ -52,9 +52,14 @@ func newShadowCmd(a *app) *cobra.Command {
 				return err
 			}
 			if asJSON {
-				return s.JSON(cmd.OutOrStdout())
+				err = s.JSON(cmd.OutOrStdout())
+			} else {
+				err = s.Text(cmd.OutOrStdout())
 			}
-			return s.Text(cmd.OutOrStdout())
+			if err != nil {
+				return err
+			}
+			return shadowExit(s.Verdict)
 		},
 	}
 	f := report.Flags()
@@ -64,4 +69,17 @@ func newShadowCmd(a *app) *cobra.Command {
 	f.IntVar(&o.MinCompared, "min-compared", o.MinCompared, "settled comparisons needed for a verdict other than INCONCLUSIVE")
 	cmd.AddCommand(report)
 	return cmd
+}
+
+// shadowExit is the report's exit status, as every evidence command's:
+// 0 PASS, 1 FAIL, 3 INCONCLUSIVE (too few settled comparisons is not a pass).
+func shadowExit(verdict string) error {
+	switch verdict {
+	case evidence.Pass:
+		return nil
+	case evidence.Fail:
+		return exitCode(diff.ExitMismatch)
+	default:
+		return exitCode(diff.ExitInconclusive)
+	}
 }
