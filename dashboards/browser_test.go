@@ -305,9 +305,11 @@ func (st *stack) advance(t *testing.T, tb *tab, customer, reason string, force b
 	if force {
 		actions = append(actions, chromedp.Click(`#force-advance`))
 	}
-	actions = append(actions, chromedp.Click(`form.transition button[type=submit]`),
-		poll(fmt.Sprintf(`document.getElementById('cutover-state') && document.getElementById('cutover-state').textContent === %q`, want)))
+	actions = append(actions, chromedp.Evaluate[chromedp.Void](`document.querySelector('form.transition button[type=submit]').click(); true`))
 	tb.run(t, "advance "+customer+" to "+want, actions...)
+	// The form posts and the page navigates to the customer's page again.
+	tb.run(t, "wait for "+customer+" in "+want, chromedp.WaitVisible(`.state-info`),
+		poll(fmt.Sprintf(`document.getElementById('cutover-state') && document.getElementById('cutover-state').textContent === %q`, want)))
 	asked := value(t, tb, "confirm text", chromedp.Evaluate[string](`sessionStorage.getItem('confirmed') || ''`))
 	if !strings.Contains(asked, "Advance "+customer) || !strings.Contains(asked, reason) {
 		t.Errorf("the confirm dialog asked %q, want the customer and the reason", asked)

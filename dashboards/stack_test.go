@@ -246,9 +246,15 @@ func (st *stack) startAdminAPIs(t *testing.T, ctx context.Context, session *gocq
 		t.Fatal(err)
 	}
 	st.certificates = certify.NewStore(session, ks)
-	gates := &cutover.Gates{Options: cutover.DefaultGateOptions(),
+	// The traffic is minutes old: the gates' clock runs 10 minutes ahead
+	// of a 5-minute settle window (as shadow/cutover's e2e test does), and
+	// the data lookback is a day (the default 30 days reaches 5-minute
+	// data nextgen no longer keeps: the gate fails on nextgen's 422).
+	gates := &cutover.Gates{Options: cutover.GateOptions{SettleWindow: 5 * time.Minute, DataLookback: 24 * time.Hour, AuditDays: 1,
+		EvidenceWindow: time.Hour, MinMatchRate: 0.999, MinSettled: 20, MinCoverage: 0.95, MaxFreshnessP99: time.Minute, LiveFor: time.Hour},
 		Evidence: cutover.EvidenceSummaries{Reader: st.evidence, Options: evidence.SummaryOptions{Shapes: matrix.SyntheticIDs()}},
-		Audit:    cutover.Certificates{Session: session, Keyspace: ks}, Nextgen: st.nextgen}
+		Audit:    cutover.Certificates{Session: session, Keyspace: ks}, Nextgen: st.nextgen,
+		Now: func() time.Time { return time.Now().Add(10 * time.Minute) }}
 	ctl, err := cutover.New(cutover.Options{Store: cutover.NewStore(session, ks), Gates: gates, Customers: st.customers.IDs(), Registerer: prometheus.NewRegistry()})
 	if err != nil {
 		t.Fatal(err)
