@@ -253,7 +253,69 @@ func (st *stack) browserChecks(t *testing.T, mm seededMismatch) {
 	}
 	tb.screenshot(t, "raw")
 	tb.noErrors(t, "raw")
-	tb.run(t, "ledger", chromedp.Navigate(st.dashURL+"/console/ledger"), chromedp.WaitVisible(`main h1`))
+	// The heat map: rows of the ledger's stages, cells with records.
+	tb.run(t, "ledger", chromedp.Navigate(st.dashURL+"/console/ledger"), chromedp.WaitVisible(`table.heat`))
+	heat := value(t, tb, "heat map cells", chromedp.Evaluate[heatState](`(() => ({rows: document.querySelectorAll('table.heat tbody tr th').length,
+		recorded: document.querySelectorAll('table.heat td.cell:not(.none)').length, text: document.querySelector('main').innerText}))()`))
+	if heat.Rows == 0 || heat.Recorded == 0 || strings.Contains(heat.Text, "not available") {
+		t.Errorf("ledger heat map: %d rows, %d cells with records: %q", heat.Rows, heat.Recorded, heat.Text)
+	}
 	tb.screenshot(t, "ledger")
 	tb.noErrors(t, "ledger")
+
+	// The console with the admin APIs: states and acme's last audit.
+	tb.run(t, "console with data", chromedp.Navigate(st.dashURL+"/console"), chromedp.WaitVisible(`table.customers`))
+	text := value(t, tb, "console text", chromedp.Text(`main`))
+	if strings.Contains(text, "not available") || !strings.Contains(text, st.cert.Day+" clean · sha256 "+st.cert.Digest[:12]) {
+		t.Errorf("console: want no empty state and acme's certificate %s %s: %q", st.cert.Day, st.cert.Digest[:12], text)
+	}
+	tb.screenshot(t, "console-data")
+	tb.noErrors(t, "console with data")
+
+	// Advance globex twice in the browser: legacy to shadow (its gate
+	// passes), then shadow to live forced past the failing gates. The
+	// confirm dialog is answered yes and its text kept to check.
+	st.advance(t, tb, globex, "browser: nextgen has globex's data", false, "shadow")
+	st.advance(t, tb, globex, "browser: forced past the failing gates", true, "live")
+	hist := value(t, tb, "history", chromedp.Text(`main table`))
+	if !strings.Contains(hist, "browser: forced past the failing gates") || !strings.Contains(hist, "(forced)") || !strings.Contains(hist, "browser: nextgen has globex's data") {
+		t.Errorf("history: %q, want both reasons and the forced mark", hist)
+	}
+	tb.screenshot(t, "console-forced")
+	tb.noErrors(t, "console forced advance")
+}
+
+type heatState struct {
+	Rows     int    `json:"rows"`
+	Recorded int    `json:"recorded"`
+	Text     string `json:"text"`
+}
+
+// advance submits customer's advance form with reason (ticking force)
+// and waits for the page to show state want and the reason.
+func (st *stack) advance(t *testing.T, tb *tab, customer, reason string, force bool, want string) {
+	t.Helper()
+	tb.run(t, "open "+customer, chromedp.Navigate(st.dashURL+"/console/customers/"+customer), chromedp.WaitVisible(`#reason-advance`),
+		chromedp.Evaluate[chromedp.Void](`window.confirm = m => { sessionStorage.setItem('confirmed', m); return true; }; true`))
+	hasForce := value(t, tb, "force checkbox", chromedp.Evaluate[bool](`!!document.getElementById('force-advance')`))
+	if hasForce != force {
+		t.Fatalf("%s: force checkbox shown %v, want %v (the gates %s)", customer, hasForce, force, map[bool]string{true: "fail", false: "pass"}[force])
+	}
+	actions := []chromedp.Action[chromedp.Void]{chromedp.SendKeys(`#reason-advance`, reason)}
+	if force {
+		actions = append(actions, chromedp.Click(`#force-advance`))
+	}
+	actions = append(actions, chromedp.Evaluate[chromedp.Void](`document.querySelector('form.transition button[type=submit]').click(); true`))
+	tb.run(t, "advance "+customer+" to "+want, actions...)
+	// The form posts and the page navigates to the customer's page again.
+	tb.run(t, "wait for "+customer+" in "+want, chromedp.WaitVisible(`.state-info`),
+		poll(fmt.Sprintf(`document.getElementById('cutover-state') && document.getElementById('cutover-state').textContent === %q`, want)))
+	asked := value(t, tb, "confirm text", chromedp.Evaluate[string](`sessionStorage.getItem('confirmed') || ''`))
+	if !strings.Contains(asked, "Advance "+customer) || !strings.Contains(asked, reason) {
+		t.Errorf("the confirm dialog asked %q, want the customer and the reason", asked)
+	}
+	msg := value(t, tb, "status", chromedp.Text(`.state-info`))
+	if !strings.Contains(msg, "advance recorded: "+reason+" (now "+want+")") {
+		t.Errorf("after the advance: %q", msg)
+	}
 }

@@ -127,3 +127,20 @@ func TestHeatMap(t *testing.T) {
 		t.Errorf("an hour without a record: %s, want none", rows[0].Cells[0].Class)
 	}
 }
+
+func TestAuditRunString(t *testing.T) {
+	d := "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	for _, tc := range []struct {
+		run  auditRun
+		want string
+	}{
+		{auditRun{Day: "2026-12-03", Verdict: "clean", Clean: true, Digest: d, Valid: true}, "2026-12-03 clean · sha256 0123456789ab"},
+		{auditRun{Day: "2026-12-03", Verdict: "clean", Clean: false, Digest: d, Valid: true}, "2026-12-03 clean (ledger disagrees) · sha256 0123456789ab"},
+		{auditRun{Day: "2026-12-02", Verdict: "fault", Digest: d, Valid: false}, "2026-12-02 fault — DIGEST MISMATCH"},
+		{auditRun{Day: "2026-12-02", Verdict: "inconclusive", Digest: "abc", Valid: true}, "2026-12-02 inconclusive"},
+	} {
+		if got := tc.run.String(); got != tc.want {
+			t.Errorf("%+v: %q, want %q", tc.run, got, tc.want)
+		}
+	}
+}

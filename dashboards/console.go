@@ -60,6 +60,33 @@ type transitionEntry struct {
 	Evidence []gate    `json:"evidence"`
 }
 
+// auditRun is one certificate in GET /v1/audit/runs (audit/certify's
+// Summary), newest first.
+type auditRun struct {
+	Customer string `json:"customer"`
+	Day      string `json:"day"`
+	Verdict  string `json:"verdict"`
+	Clean    bool   `json:"clean"`
+	Digest   string `json:"digest"`
+	Valid    bool   `json:"valid"`
+}
+
+// String is the console's "last audit" cell: the day, the verdict and
+// the digest's first digits ("DIGEST MISMATCH" when it does not verify).
+func (r auditRun) String() string {
+	s := r.Day + " " + r.Verdict
+	if r.Verdict == "clean" && !r.Clean {
+		s += " (ledger disagrees)"
+	}
+	if !r.Valid {
+		return s + " — DIGEST MISMATCH"
+	}
+	if len(r.Digest) >= 12 {
+		s += " · sha256 " + r.Digest[:12]
+	}
+	return s
+}
+
 // customerRow is a line of the console's customers table.
 type customerRow struct {
 	Customer   string
@@ -92,10 +119,7 @@ func (s *Server) consolePage(w http.ResponseWriter, r *http.Request) {
 		byCust[c.Customer] = c
 	}
 	var audit struct {
-		Runs []struct {
-			Customer string `json:"customer"`
-			Verdict  string `json:"verdict"`
-		} `json:"runs"`
+		Runs []auditRun `json:"runs"`
 	}
 	auditErr := a.getJSON(ctx, s.opts.AdminURL, pathAuditRuns, nil, &audit)
 	var rows []customerRow
@@ -108,9 +132,10 @@ func (s *Server) consolePage(w http.ResponseWriter, r *http.Request) {
 				row.Gates, row.Next = g.Gates, g.To
 			}
 		}
-		for _, run := range audit.Runs {
+		for _, run := range audit.Runs { // newest first
 			if run.Customer == id {
-				row.Audit = run.Verdict
+				row.Audit = run.String()
+				break
 			}
 		}
 		var sum evidence.Summary
@@ -214,9 +239,12 @@ func (s *Server) transition(w http.ResponseWriter, r *http.Request) {
 	var out struct {
 		State *cutoverRecord `json:"state"`
 	}
-	body := map[string]string{"reason": why}
+	body := map[string]any{"reason": why}
 	if from := r.PostFormValue("from"); from != "" {
 		body["from"] = from // the state the operator saw: another is a 409
+	}
+	if action == "advance" && r.PostFormValue("force") != "" {
+		body["force"] = true // past failing gates: the controller records them
 	}
 	err := s.api(sessionFrom(r.Context()).token).postJSON(r.Context(), s.opts.CutoverURL,
 		pathCutoverCustomers+"/"+url.PathEscape(c)+"/"+action, body, &out)

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/brooksdata/brooks/audit/certify"
 	"github.com/brooksdata/brooks/diff"
 	"github.com/brooksdata/brooks/internal/testkit/testenv"
 	"github.com/brooksdata/brooks/loadgen"
@@ -26,8 +27,26 @@ import (
 func TestDashboards(t *testing.T) {
 	st := runStack(t, loadgen.Options{Seed: 14, Events: 3000, Visitors: 300})
 	mm := st.seedMismatch(t)
+	st.seedCertificate(t)
 	t.Run("handlers", func(t *testing.T) { st.handlerChecks(t, mm) })
 	t.Run("browser", func(t *testing.T) { st.browserChecks(t, mm) })
+}
+
+// seedCertificate stores a clean certificate of acme's yesterday in the
+// audit's store, for the console's "last audit" column.
+func (st *stack) seedCertificate(t *testing.T) {
+	t.Helper()
+	day := time.Now().UTC().Truncate(24 * time.Hour).Add(-24 * time.Hour)
+	c := &certify.Certificate{Schema: certify.Schema, Customer: acme, Day: day.Format(certify.DayLayout), IssuedAt: time.Now().UTC(),
+		CodeVersion: "test", Verdict: "clean", Clean: true, Replay: certify.ReplaySummary{Counts: map[string]int{"both_right": 12}, Compared: 12, Events: 3000}}
+	var err error
+	if c.Digest, err = c.Sum(); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.certificates.Save(testenv.Context(t, time.Minute), c); err != nil {
+		t.Fatal(err)
+	}
+	st.cert = c
 }
 
 // seededMismatch is the evidence recorded for the diff view: a real
@@ -308,26 +327,55 @@ func (st *stack) handlerChecks(t *testing.T, mm seededMismatch) {
 	adm := st.signedIn(t, st.admin, "/console")
 	t.Run("console", func(t *testing.T) {
 		code, _, body := get(t, adm, st.dashURL+"/console", false)
-		if code != 200 || !strings.Contains(body, "not available yet: cutover controller not running") || !strings.Contains(body, "/console/customers/globex.example") ||
+		if code != 200 || strings.Contains(body, "not available") || !strings.Contains(body, "/console/customers/globex.example") ||
 			!strings.Contains(body, "bucket of") {
 			t.Fatalf("console: %d %s", code, body)
 		}
 		if !regexp.MustCompile(`<td class="n">1</td>`).MatchString(body) {
 			t.Errorf("console: want acme's 1 open mismatch in the table: %s", body)
 		}
+		// The controller's state of every customer, and acme's certificate
+		// (the audit API's newest run) in its row.
+		if n := strings.Count(body, "<td>legacy</td>"); n != len(st.customers.IDs()) {
+			t.Errorf("console: %d customers in state legacy, want all %d: %s", n, len(st.customers.IDs()), body)
+		}
+		cert := st.cert
+		if !regexp.MustCompile(`acme\.example</a></th>(?s:.)*?<td>` + cert.Day + ` clean · sha256 ` + cert.Digest[:12] + `</td>`).MatchString(body) {
+			t.Errorf("console: want acme's last audit %s clean %s: %s", cert.Day, cert.Digest[:12], body)
+		}
 		code, _, body = get(t, adm, st.dashURL+"/console/customers/"+acme, false)
-		if code != 200 || !strings.Contains(body, "diff →") || !strings.Contains(body, "not available yet: cutover controller") {
+		if code != 200 || !strings.Contains(body, "diff →") || !strings.Contains(body, `id="cutover-state">legacy<`) || !strings.Contains(body, "nextgen_data") {
 			t.Fatalf("customer console: %d %s", code, body)
 		}
 		code, h, _ := post(t, adm, st.dashURL+"/console/customers/"+acme+"/advance", url.Values{"reason": {""}})
 		if code != http.StatusSeeOther || !strings.Contains(h.Get("Location"), "reason+is+required") {
 			t.Errorf("advance without a reason: %d %q", code, h.Get("Location"))
 		}
-		code, h, _ = post(t, adm, st.dashURL+"/console/customers/"+acme+"/advance", url.Values{"reason": {"gates green"}})
-		if loc, _ := url.QueryUnescape(h.Get("Location")); code != http.StatusSeeOther || !strings.Contains(loc, "advance failed: not available yet: cutover controller") {
-			t.Errorf("advance with no controller: %d %q", code, loc)
+		code, h, _ = post(t, adm, st.dashURL+"/console/customers/"+acme+"/advance", url.Values{"reason": {"nextgen has data"}, "from": {"legacy"}})
+		if loc, _ := url.QueryUnescape(h.Get("Location")); code != http.StatusSeeOther || !strings.Contains(loc, "advance recorded: nextgen has data (now shadow)") {
+			t.Errorf("advance legacy to shadow: %d %q", code, loc)
 		}
-		if code, _, body := get(t, adm, st.dashURL+"/console/ledger", false); code != 200 || !strings.Contains(body, "not available yet: ledger report API") {
+		// Shadow to live: the shadow gates fail (one open mismatch, too few
+		// settled comparisons); without force the controller refuses.
+		code, h, _ = post(t, adm, st.dashURL+"/console/customers/"+acme+"/advance", url.Values{"reason": {"try live"}, "from": {"shadow"}})
+		if loc, _ := url.QueryUnescape(h.Get("Location")); code != http.StatusSeeOther || !strings.Contains(loc, "advance failed: cutover controller:") {
+			t.Errorf("advance past failing gates without force: %d %q", code, loc)
+		}
+		code, h, _ = post(t, adm, st.dashURL+"/console/customers/"+acme+"/advance", url.Values{"reason": {"stale from"}, "from": {"legacy"}})
+		if loc, _ := url.QueryUnescape(h.Get("Location")); code != http.StatusSeeOther || !strings.Contains(loc, "advance failed") {
+			t.Errorf("advance from a state acme left: %d %q", code, loc)
+		}
+		code, h, _ = post(t, adm, st.dashURL+"/console/customers/"+acme+"/rollback", url.Values{"reason": {"back for the browser test"}, "from": {"shadow"}})
+		if loc, _ := url.QueryUnescape(h.Get("Location")); code != http.StatusSeeOther || !strings.Contains(loc, "rollback recorded: back for the browser test (now legacy)") {
+			t.Errorf("rollback: %d %q", code, loc)
+		}
+		code, _, body = get(t, adm, st.dashURL+"/console/customers/"+acme, false)
+		if code != 200 || !strings.Contains(body, "nextgen has data") || !strings.Contains(body, "back for the browser test") {
+			t.Errorf("customer console history: %d %s", code, body)
+		}
+		code, _, body = get(t, adm, st.dashURL+"/console/ledger", false)
+		if code != 200 || strings.Contains(body, "not available") || !strings.Contains(body, "<td>collector</td>") || !strings.Contains(body, "<td>cassandra</td>") ||
+			!regexp.MustCompile(`class="cell (ok|open)"`).MatchString(body) {
 			t.Errorf("ledger: %d %s", code, body)
 		}
 	})

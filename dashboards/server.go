@@ -50,7 +50,7 @@ type Options struct {
 	// CutoverURL is the cutover controller's admin API (/v1/cutover/...).
 	CutoverURL string
 	// AdminURL serves the audit's admin APIs (GET /v1/audit/runs,
-	// /v1/ledger/report); default ProxyURL.
+	// /v1/ledger/report): brooks audit serve, default 127.0.0.1:9185.
 	AdminURL string
 	// RawURL serves nextgen's GET /v1/raw drill-down (admin sessions only).
 	RawURL string
@@ -78,7 +78,8 @@ type Options struct {
 func DefaultOptions() Options {
 	return Options{
 		ProxyURL: "http://127.0.0.1:8090", RawURL: "http://127.0.0.1:8082", CutoverURL: "http://127.0.0.1:8093",
-		Refresh: 5 * time.Second, SessionTTL: time.Minute, SessionMaxAge: 12 * time.Hour,
+		AdminURL: "http://127.0.0.1:9185",
+		Refresh:  5 * time.Second, SessionTTL: time.Minute, SessionMaxAge: 12 * time.Hour,
 	}
 }
 
@@ -103,7 +104,7 @@ func New(o Options) (*Server, error) {
 	}
 	o.ProxyURL = strings.TrimSuffix(o.ProxyURL, "/")
 	if o.AdminURL == "" {
-		o.AdminURL = o.ProxyURL
+		o.AdminURL = d.AdminURL
 	}
 	if o.CutoverURL == "" {
 		o.CutoverURL = d.CutoverURL

@@ -9,14 +9,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gocql/gocql"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	"go.mongodb.org/mongo-driver/mongo"
 	mongoopts "go.mongodb.org/mongo-driver/mongo/options"
 
+	auditapi "github.com/brooksdata/brooks/audit/api"
+	"github.com/brooksdata/brooks/audit/certify"
+	"github.com/brooksdata/brooks/audit/ledger"
 	"github.com/brooksdata/brooks/dashboards"
 	"github.com/brooksdata/brooks/internal/auth"
 	"github.com/brooksdata/brooks/internal/cass"
+	"github.com/brooksdata/brooks/internal/component"
 	"github.com/brooksdata/brooks/internal/testkit/enginetest"
 	"github.com/brooksdata/brooks/internal/testkit/stacktest"
 	"github.com/brooksdata/brooks/internal/testkit/testenv"
@@ -57,6 +62,13 @@ type stack struct {
 	admin                string
 	read                 map[string]string
 	evidence             *evidence.Store
+	// cutoverURL and auditURL are the admin APIs (on component runners
+	// with the test's tokens): a cutover controller on the keyspace, and
+	// the audit's ledger report and certificates.
+	cutoverURL, auditURL string
+	certificates         *certify.Store
+	cert                 *certify.Certificate
+	ledger               *ledger.Store
 }
 
 func runStack(t *testing.T, o loadgen.Options) *stack {
@@ -131,10 +143,18 @@ func runStack(t *testing.T, o loadgen.Options) *stack {
 		_ = session.Query("DROP KEYSPACE IF EXISTS " + ks).Exec()
 		session.Close()
 	})
+	// The lineage ledger: the collector's stage and the engine's raw and
+	// rollup stages record in it (the ledger heat map reads it).
+	if err := ledger.Migrate(ctx, session, ks); err != nil {
+		t.Fatal(err)
+	}
+	st.ledger = ledger.NewStore(session, ks)
+	rec := &ledger.Recorder{Acc: p.Ledger, Store: st.ledger, Stage: ledger.StageCollector, Writer: ledger.WriterID("collector-test"), Interval: 200 * time.Millisecond}
+	runUntilCleanup(t, "collector ledger recorder", rec.Run)
 	es := enginetest.OpenIndex(t)
 	eo := engine.DefaultOptions()
 	eo.Brokers, eo.Topic, eo.Group = cfg.KafkaBrokers, cfg.Topic, testenv.Name("dashnext")
-	eo.Customers, eo.Raw, eo.ES = customers, raw, es
+	eo.Customers, eo.Raw, eo.ES, eo.Ledger = customers, raw, es, st.ledger
 	eo.FlushInterval, eo.SessionTimeout = 200*time.Millisecond, 6*time.Second
 	eng, err := engine.New(eo)
 	if err != nil {
@@ -190,11 +210,13 @@ func runStack(t *testing.T, o loadgen.Options) *stack {
 	t.Cleanup(pts.Close)
 	st.proxyURL = pts.URL
 
-	// The dashboards, reading only the proxy (and nextgen's raw
-	// drill-down); the admin APIs of cutover and audit are not running.
+	st.startAdminAPIs(t, ctx, session, ks, tokens)
+
+	// The dashboards: the proxy, nextgen's raw drill-down and the admin
+	// APIs, as deploy/local/demo.sh wires them.
 	do := dashboards.DefaultOptions()
 	do.ProxyURL, do.RawURL, do.Customers, do.Refresh = pts.URL, nts.URL, customers, 2*time.Second
-	do.CutoverURL = refusedURL(t) // no controller: the console says so
+	do.CutoverURL, do.AdminURL = st.cutoverURL, st.auditURL
 	d, err := dashboards.New(do)
 	if err != nil {
 		t.Fatal(err)
@@ -209,6 +231,55 @@ func runStack(t *testing.T, o loadgen.Options) *stack {
 	st.exp = stacktest.Send(t, p, o)
 	st.waitCaughtUp(t)
 	return st
+}
+
+// startAdminAPIs serves a cutover controller on the keyspace (its gates
+// read the test's evidence store, certificates and nextgen) and the
+// audit's admin API, each on a component runner asking admin tokens, as
+// brooks cutover run and brooks audit serve do.
+func (st *stack) startAdminAPIs(t *testing.T, ctx context.Context, session *gocql.Session, ks string, tokens *auth.Tokens) {
+	t.Helper()
+	if err := cutover.Migrate(ctx, session, ks); err != nil {
+		t.Fatal(err)
+	}
+	if err := certify.Migrate(ctx, session, ks); err != nil {
+		t.Fatal(err)
+	}
+	st.certificates = certify.NewStore(session, ks)
+	// The traffic is minutes old: the gates' clock runs 10 minutes ahead
+	// of a 5-minute settle window (as shadow/cutover's e2e test does), and
+	// the data lookback is a day (the default 30 days reaches 5-minute
+	// data nextgen no longer keeps: the gate fails on nextgen's 422).
+	gates := &cutover.Gates{Options: cutover.GateOptions{SettleWindow: 5 * time.Minute, DataLookback: 24 * time.Hour, AuditDays: 1,
+		EvidenceWindow: time.Hour, MinMatchRate: 0.999, MinSettled: 20, MinCoverage: 0.95, MaxFreshnessP99: time.Minute, LiveFor: time.Hour},
+		Evidence: cutover.EvidenceSummaries{Reader: st.evidence, Options: evidence.SummaryOptions{Shapes: matrix.SyntheticIDs()}},
+		Audit:    cutover.Certificates{Session: session, Keyspace: ks}, Nextgen: st.nextgen,
+		Now: func() time.Time { return time.Now().Add(10 * time.Minute) }}
+	ctl, err := cutover.New(cutover.Options{Store: cutover.NewStore(session, ks), Gates: gates, Customers: st.customers.IDs(), Registerer: prometheus.NewRegistry()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cr := component.New(component.Options{Name: "cutover", Auth: tokens})
+	for pattern, h := range cutover.Handlers(ctl) {
+		cr.Handle(pattern, h)
+	}
+	cts := httptest.NewServer(cr.Handler())
+	t.Cleanup(cts.Close)
+	st.cutoverURL = cts.URL
+
+	ao := auditapi.DefaultOptions()
+	ao.Ledger, ao.Certificates, ao.Customers = st.ledger, st.certificates, st.customers
+	routes, err := auditapi.Handlers(ao)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ar := component.New(component.Options{Name: "audit", Auth: tokens})
+	for pattern, h := range routes {
+		ar.Handle(pattern, h)
+	}
+	ats := httptest.NewServer(ar.Handler())
+	t.Cleanup(ats.Close)
+	st.auditURL = ats.URL
 }
 
 // refusedURL is a loopback URL nothing listens on.

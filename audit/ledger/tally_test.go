@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
 )
@@ -59,5 +60,25 @@ func TestAccumulator(t *testing.T) {
 	acc.Add("acme", t0, "e4")
 	if got := acc.Drain()[KeyOf("acme", t0)].Count; got != 3 {
 		t.Errorf("restored count = %d", got)
+	}
+}
+
+func TestTallyUnmarshalJSON(t *testing.T) {
+	for _, tc := range []struct {
+		in      string
+		want    Tally
+		wantErr bool
+	}{
+		{`{"count":3,"hash":"00000000000000ff"}`, Tally{Count: 3, Hash: 255}, false},
+		{`{"count":3,"hash":18446744073709551615}`, Tally{Count: 3, Hash: 1<<64 - 1}, false},
+		{`{"count":2}`, Tally{Count: 2}, false},
+		{`{"count":1,"hash":"xyz"}`, Tally{}, true},
+		{`{"count":1,"hash":true}`, Tally{}, true},
+	} {
+		var got Tally
+		err := json.Unmarshal([]byte(tc.in), &got)
+		if (err != nil) != tc.wantErr || (!tc.wantErr && got != tc.want) {
+			t.Errorf("%s: %+v, %v; want %+v (error %v)", tc.in, got, err, tc.want, tc.wantErr)
+		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
+	"github.com/brooksdata/brooks/audit/api"
 	"github.com/brooksdata/brooks/audit/archive"
 	"github.com/brooksdata/brooks/audit/certify"
 	"github.com/brooksdata/brooks/audit/dist"
@@ -415,7 +416,7 @@ func newAuditServeCmd(a *app) *cobra.Command {
 	var every time.Duration
 	cmd := &cobra.Command{
 		Use:   "serve",
-		Short: "Run `audit run` on a schedule, with /metrics (api_tokens_file applies), /healthz and /readyz",
+		Short: "Run `audit run` on a schedule; serve the admin API (GET /v1/ledger/report, /v1/audit/runs), /metrics (api_tokens_file applies), /healthz and /readyz",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if every <= 0 {
@@ -431,6 +432,27 @@ func newAuditServeCmd(a *app) *cobra.Command {
 			issuedC := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "brooks", Subsystem: "audit", Name: "certificates_total",
 				Help: "Customer-days looked at, by action (issued, skipped, failed) and clean."}, []string{"action", "clean"})
 			reg.MustRegister(rounds, issuedC)
+			// The admin API (GET /v1/ledger/report, /v1/audit/runs): the
+			// runner asks an admin token of every route.
+			session, err := cass.Connect(a.cfg.CassandraHosts, a.cfg.Keyspace)
+			if err != nil {
+				return fmt.Errorf("cassandra: %w (did `brooks migrate` run?)", err)
+			}
+			defer session.Close()
+			customers, err := a.customers()
+			if err != nil {
+				return usageError{err}
+			}
+			ao := api.DefaultOptions()
+			ao.Ledger, ao.Certificates, ao.Customers = ledger.NewStore(session, a.cfg.Keyspace), certify.NewStore(session, a.cfg.Keyspace), customers
+			ao.ArchiveRoot, ao.Grace, ao.Logger = a.cfg.Archive(), f.settle, a.log
+			routes, err := api.Handlers(ao)
+			if err != nil {
+				return err
+			}
+			for pattern, h := range routes {
+				r.Handle(pattern, h)
+			}
 			r.Go(component.Work, "certifier", func(ctx context.Context) error {
 				// A failed round (Cassandra or a query API down) is retried
 				// with capped exponential backoff and jitter, never exits.
@@ -465,7 +487,7 @@ func newAuditServeCmd(a *app) *cobra.Command {
 		},
 	}
 	f.register(cmd)
-	cmd.Flags().StringVar(&addr, "http-addr", "127.0.0.1:9185", "address of /metrics, /healthz and /readyz")
+	cmd.Flags().StringVar(&addr, "http-addr", "127.0.0.1:9185", "address of the admin API, /metrics, /healthz and /readyz")
 	cmd.Flags().DurationVar(&every, "interval", time.Hour, "time between certification rounds")
 	return cmd
 }

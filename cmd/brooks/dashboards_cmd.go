@@ -48,7 +48,7 @@ func newDashboardsCmd(a *app) *cobra.Command {
 	f.StringVar(&addr, "http-addr", addr, "listen address of the dashboards, /metrics, /healthz and /readyz")
 	f.StringVar(&o.ProxyURL, "proxy-url", o.ProxyURL, "the routing proxy (POST /v1/query, GET /v1/shadow/*)")
 	f.StringVar(&o.CutoverURL, "cutover-url", o.CutoverURL, "the cutover controller's admin API (/v1/cutover/...)")
-	f.StringVar(&o.AdminURL, "admin-url", "", "the audit's admin APIs, /v1/audit/runs and /v1/ledger/report (default: the proxy URL)")
+	f.StringVar(&o.AdminURL, "admin-url", o.AdminURL, "the audit's admin APIs, /v1/audit/runs and /v1/ledger/report (brooks audit serve)")
 	f.StringVar(&o.RawURL, "raw-url", o.RawURL, "nextgen's query API for raw drill-down (GET /v1/raw), admin sessions only")
 	f.DurationVar(&o.Refresh, "refresh", o.Refresh, "how often the real-time panel reloads itself")
 	f.BoolVar(&o.SecureCookie, "secure-cookie", o.SecureCookie, "mark the session cookie Secure (serve behind TLS)")

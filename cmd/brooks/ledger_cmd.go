@@ -1,21 +1,17 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/brooksdata/brooks/audit/archive"
+	"github.com/brooksdata/brooks/audit/api"
 	"github.com/brooksdata/brooks/audit/ledger"
 	"github.com/brooksdata/brooks/diff"
 	"github.com/brooksdata/brooks/internal/cass"
-	"github.com/brooksdata/brooks/legacy"
-	"github.com/brooksdata/brooks/pixel"
 )
 
 // newLedgerCmd is `brooks ledger`: every stage's count and hash per hour,
@@ -92,7 +88,7 @@ Exit code: 0 match, 1 stages disagree, 2 usage error or unknown customer,
 			}
 			var notes []string
 			if withTruth {
-				if notes, err = addTruth(cmd.Context(), a, cs, hours, customer, fromT, toT, lookback); err != nil {
+				if notes, err = api.AddTruth(cmd.Context(), a.cfg.Archive(), cs, hours, customer, fromT, toT, lookback); err != nil {
 					return err
 				}
 			}
@@ -126,38 +122,6 @@ Exit code: 0 match, 1 stages disagree, 2 usage error or unknown customer,
 	f.BoolVar(&withTruth, "truth", true, "recompute the truth references (distinct event ids, distinct post page views) from the archive files")
 	f.DurationVar(&lookback, "truth-lookback", 6*time.Hour, "read the archive this long before --from too, so retries of older events are not taken for new ones")
 	return cmd
-}
-
-// addTruth adds the truth stages, recomputed from the archive, to hours.
-// Without an archive for the period it adds nothing and says so.
-func addTruth(ctx context.Context, a *app, cs *pixel.Customers, hours ledger.Hours, customer string, from, to time.Time, lookback time.Duration) ([]string, error) {
-	root := a.cfg.Archive()
-	if _, err := os.Stat(root); err != nil {
-		return []string{fmt.Sprintf("no truth references: no archive at %s (BROOKS_STATE or --archive-dir)", root)}, nil
-	}
-	sink, err := archive.NewLocal(root)
-	if err != nil {
-		return nil, err
-	}
-	truth, err := archive.Truth(ctx, sink, customer, from, to, lookback,
-		map[string]archive.Subset{ledger.StageTruth: nil, ledger.StageTruthLegacy: legacy.Counts(cs)})
-	if err != nil {
-		return nil, fmt.Errorf("truth from the archive %s: %w (run bin/brooks archive verify)", root, err)
-	}
-	n := 0
-	for stage, byHour := range truth {
-		for h, t := range byHour {
-			if hours[h] == nil {
-				hours[h] = map[string]ledger.Tally{}
-			}
-			hours[h][stage] = t
-			n++
-		}
-	}
-	if n == 0 {
-		return []string{fmt.Sprintf("no truth references: the archive %s has no parts of %s in the period", root, customer)}, nil
-	}
-	return []string{fmt.Sprintf("truth and truth_legacy recomputed from the archive %s (distinct event ids; looking back %s)", root, lookback)}, nil
 }
 
 func writeJSON(w io.Writer, v any) error {

@@ -52,7 +52,8 @@ components=(
   "nextgen-serve|nextgen serve|http://127.0.0.1:8082/healthz"
   "proxy|proxy --api-tokens-file $run/tokens.yaml --settle 1m|http://127.0.0.1:8090/healthz"
   "cutover|cutover run --api-tokens-file $run/tokens.yaml|http://127.0.0.1:8093/healthz"
-  "dashboards|dashboards --proxy-url http://127.0.0.1:8090|http://127.0.0.1:8088/healthz"
+  "audit|audit serve --api-tokens-file $run/tokens.yaml|http://127.0.0.1:9185/healthz"
+  "dashboards|dashboards --proxy-url http://127.0.0.1:8090 --admin-url http://127.0.0.1:9185|http://127.0.0.1:8088/healthz"
 )
 
 alive() { [[ -s $run/$1.pid ]] && kill -0 "$(<"$run/$1.pid")" 2>/dev/null; }
@@ -149,6 +150,9 @@ EOT
     echo "  shadow report  $bin shadow report --customer acme.example --since 1h"
     echo "  cutover        $bin cutover status | gates --customer acme.example | history --customer globex.example"
     echo "  cutover API    curl -s -H \"Authorization: Bearer \$(cat $run/admin.token)\" http://127.0.0.1:8093/v1/cutover/customers"
+  fi
+  if has_cmd "audit serve"; then
+    echo "  audit API      curl -s -H \"Authorization: Bearer \$(cat $run/admin.token)\" 'http://127.0.0.1:9185/v1/ledger/report?customer=acme.example'   (and /v1/audit/runs)"
   fi
   if has_cmd dashboards; then
     echo "  dashboards     http://127.0.0.1:8088/c/acme.example   sign in with $(<"$run/acme.token")"
