@@ -49,7 +49,9 @@ type GateOptions struct {
 	// SettleWindow: legacy → shadow needs nextgen data older than this;
 	// audit days count once they ended this long ago.
 	SettleWindow time.Duration
-	// DataLookback bounds the nextgen data query of legacy → shadow.
+	// DataLookback bounds the nextgen data query of legacy → shadow. It
+	// must stay inside nextgen's 5-minute retention (8 days): the query
+	// ends on a 5-minute boundary, and a longer one is answered 422.
 	DataLookback time.Duration
 	// AuditDays: shadow → live and live → complete need a clean audit
 	// certificate for each of the last AuditDays settled UTC days.
@@ -71,7 +73,7 @@ type GateOptions struct {
 // DefaultGateOptions are the documented defaults.
 func DefaultGateOptions() GateOptions {
 	return GateOptions{
-		SettleWindow: 2 * time.Hour, DataLookback: 30 * 24 * time.Hour,
+		SettleWindow: 2 * time.Hour, DataLookback: 7 * 24 * time.Hour,
 		AuditDays: 7, EvidenceWindow: 7 * 24 * time.Hour,
 		MinMatchRate: 0.999, MinSettled: 1000, MinCoverage: 0.95,
 		MaxFreshnessP99: 60 * time.Second, LiveFor: 7 * 24 * time.Hour,
