@@ -2,9 +2,7 @@ package dashboards_test
 
 import (
 	"context"
-	"errors"
 	"net"
-	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -23,6 +21,7 @@ import (
 	"github.com/brooksdata/brooks/internal/cass"
 	"github.com/brooksdata/brooks/internal/component"
 	"github.com/brooksdata/brooks/internal/testkit/enginetest"
+	"github.com/brooksdata/brooks/internal/testkit/querytest"
 	"github.com/brooksdata/brooks/internal/testkit/stacktest"
 	"github.com/brooksdata/brooks/internal/testkit/testenv"
 	"github.com/brooksdata/brooks/legacy"
@@ -333,9 +332,7 @@ func (st *stack) waitCaughtUp(t testing.TB) {
 					f, tt = day.Add(-24*time.Hour), day.Add(24*time.Hour)
 				}
 				a, err := ch.cl.Do(testenv.Context(t, time.Minute), &query.Query{Customer: cust, Metrics: []string{"pageviews"}, GroupBy: ch.groupBy, From: f, To: tt, Interval: ch.interval})
-				var ae *query.APIError
-				if errors.As(err, &ae) && ae.Status == http.StatusServiceUnavailable {
-					// A fresh index whose shards are not allocated yet.
+				if querytest.Unavailable(err) {
 					lagging = cust + " (" + err.Error() + ")"
 					continue
 				}

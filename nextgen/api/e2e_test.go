@@ -16,6 +16,7 @@ import (
 	"github.com/brooksdata/brooks/internal/cass"
 	"github.com/brooksdata/brooks/internal/obs"
 	"github.com/brooksdata/brooks/internal/testkit/enginetest"
+	"github.com/brooksdata/brooks/internal/testkit/querytest"
 	"github.com/brooksdata/brooks/internal/testkit/stacktest"
 	"github.com/brooksdata/brooks/internal/testkit/testenv"
 	"github.com/brooksdata/brooks/loadgen"
@@ -135,6 +136,10 @@ func (p *pipeline) waitCaughtUp(t *testing.T) {
 				}
 				a, err := p.client.Do(testenv.Context(t, time.Minute), &query.Query{Customer: cust, Metrics: []string{"pageviews", "engaged_seconds", "video_starts"},
 					GroupBy: c.groupBy, From: f, To: tt, Interval: interval})
+				if querytest.Unavailable(err) {
+					lagging = cust + " (" + err.Error() + ")"
+					continue
+				}
 				if err != nil {
 					t.Fatal(err)
 				}

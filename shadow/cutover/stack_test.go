@@ -15,6 +15,7 @@ import (
 
 	"github.com/brooksdata/brooks/internal/cass"
 	"github.com/brooksdata/brooks/internal/testkit/enginetest"
+	"github.com/brooksdata/brooks/internal/testkit/querytest"
 	"github.com/brooksdata/brooks/internal/testkit/stacktest"
 	"github.com/brooksdata/brooks/internal/testkit/testenv"
 	"github.com/brooksdata/brooks/legacy"
@@ -206,6 +207,10 @@ func (st *stack) waitCaughtUp(t testing.TB) {
 					f, tt = day, nextDay
 				}
 				a, err := ch.cl.Do(testenv.Context(t, time.Minute), &query.Query{Customer: cust, Metrics: []string{"pageviews"}, GroupBy: ch.groupBy, From: f, To: tt, Interval: ch.interval})
+				if querytest.Unavailable(err) {
+					lagging = cust + " (" + err.Error() + ")"
+					continue
+				}
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -5,6 +5,7 @@ package querytest
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -46,4 +47,13 @@ func UnknownCustomer(t *testing.T, baseURL string, known *pixel.Customers) {
 			t.Errorf("unknown customer: message %q names another customer, %s", eb.Error.Message, id)
 		}
 	}
+}
+
+// Unavailable reports whether err is a query API's 503: the system is up
+// but cannot answer yet (for example an Elasticsearch index created a
+// moment ago whose shards are not allocated: no_shard_available). Tests
+// waiting for a system to catch up retry it instead of failing.
+func Unavailable(err error) bool {
+	var ae *query.APIError
+	return errors.As(err, &ae) && ae.Status == http.StatusServiceUnavailable
 }
