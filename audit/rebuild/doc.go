@@ -42,6 +42,9 @@
 //     not see.
 //   - A stored document whose watermark is above W holds records the
 //     archive does not have yet: it is left alone (counted as "ahead").
+//     This holds for a document the archive has no events for as well: it
+//     is emptied only when W covers its watermark (a document of records
+//     in parts not closed yet is not empty, only ahead of the archive).
 //   - The engine's own writes are conditional too. When one is refused
 //     because the rebuild wrote, the engine reads the stored watermark (W):
 //     at or below its own (it committed past W), so it takes the new token
